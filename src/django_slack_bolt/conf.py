@@ -1,0 +1,94 @@
+"""The ``SLACK_BOLT`` settings dict: defaults in one place, read through one cached accessor.
+
+Projects configure the package with a single dict in their settings module::
+
+    SLACK_BOLT = {
+        "APP": "myproject.slack.app",  # dotted path to a slack_bolt.App instance
+    }
+
+Unknown keys are rejected (a typo would otherwise be silently ignored); the system checks in
+:mod:`django_slack_bolt.checks` report them with the list of valid keys.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Final
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .exceptions import SlackBoltImproperlyConfigured
+
+SETTING_NAME: Final = "SLACK_BOLT"
+
+DEFAULTS: Final[Mapping[str, Any]] = {
+    # Dotted path to the slack_bolt.App served by django_slack_bolt.urls (a module attribute).
+    "APP": None,
+    # Answer Slack as soon as ack() is called instead of polling for it every 10 ms.
+    "FAST_ACK": True,
+    # Largest request body handed to Bolt, in bytes; larger requests get 413 without being read.
+    # None falls back to Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB by default).
+    "MAX_BODY_SIZE": None,
+}
+
+_FALLBACK_MAX_BODY_SIZE: Final = 2_621_440
+
+
+def unknown_keys(user_settings: Mapping[str, Any]) -> list[str]:
+    """The keys of ``user_settings`` that django-slack-bolt does not know, sorted."""
+    return sorted(key for key in user_settings if key not in DEFAULTS)
+
+
+def _user_settings() -> Mapping[str, Any]:
+    user_settings = getattr(django_settings, SETTING_NAME, None)
+    if user_settings is None:
+        return {}
+    if not isinstance(user_settings, Mapping):
+        raise SlackBoltImproperlyConfigured(
+            f"settings.{SETTING_NAME} must be a dict, not {type(user_settings).__name__}."
+        )
+    return user_settings
+
+
+@functools.cache
+def get_settings() -> Mapping[str, Any]:
+    """The effective settings: :data:`DEFAULTS` updated with ``settings.SLACK_BOLT``.
+
+    Cached; the cache is cleared when Django's ``setting_changed`` signal fires (``override_settings``).
+    """
+    user_settings = _user_settings()
+    unknown = unknown_keys(user_settings)
+    if unknown:
+        raise SlackBoltImproperlyConfigured(
+            f"Unknown key(s) in settings.{SETTING_NAME}: {', '.join(unknown)}. "
+            f"Valid keys are: {', '.join(sorted(DEFAULTS))}."
+        )
+    return {**DEFAULTS, **user_settings}
+
+
+def get_setting(name: str) -> Any:
+    """One value of the effective settings; ``name`` must be one of :data:`DEFAULTS`."""
+    return get_settings()[name]
+
+
+def max_body_size() -> int:
+    """The body-size limit in bytes: ``SLACK_BOLT["MAX_BODY_SIZE"]``, else Django's upload limit."""
+    configured = get_setting("MAX_BODY_SIZE")
+    if configured is not None:
+        return int(configured)
+    django_limit = getattr(django_settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", None)
+    return int(django_limit) if django_limit is not None else _FALLBACK_MAX_BODY_SIZE
+
+
+@receiver(setting_changed)
+def _clear_cache_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTING_NAME, "DATA_UPLOAD_MAX_MEMORY_SIZE"):
+        get_settings.cache_clear()
+        # The configured app is resolved from the settings, so it goes with them.
+        from .app_loader import get_configured_app, get_configured_handler
+
+        get_configured_app.cache_clear()
+        get_configured_handler.cache_clear()

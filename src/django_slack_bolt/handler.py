@@ -1,0 +1,269 @@
+"""The Django adapter for Bolt for Python.
+
+A drop-in replacement for ``slack_bolt.adapter.django.handler``: the same names and signatures, so
+switching is a one-line import change. On top of Bolt's adapter it
+
+* answers as soon as ``ack()`` is called (:class:`~django_slack_bolt.listener_runner.FastAckThreadListenerRunner`)
+  instead of polling every 10 ms;
+* checks size and signature before the body is parsed, so bad input is a 4xx rather than a 500;
+* validates the app before changing it, and keeps each cookie's own ``Secure`` and ``HttpOnly`` flags.
+"""
+
+from __future__ import annotations
+
+import logging
+from logging import Logger
+from threading import current_thread
+from typing import Any
+
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse, RawPostDataException
+from django.http.request import RequestDataTooBig
+from slack_bolt.app import App
+from slack_bolt.error import BoltError
+from slack_bolt.lazy_listener import ThreadLazyListenerRunner
+from slack_bolt.lazy_listener.internals import build_runnable_function
+from slack_bolt.listener.listener_completion_handler import (
+    DefaultListenerCompletionHandler,
+    ListenerCompletionHandler,
+)
+from slack_bolt.listener.listener_start_handler import DefaultListenerStartHandler, ListenerStartHandler
+from slack_bolt.listener.thread_runner import ThreadListenerRunner
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+from . import conf
+from .listener_runner import FastAckThreadListenerRunner
+from .request_guard import GuardedBody, Rejection, RequestGuard
+
+__all__ = [
+    "DjangoListenerCompletionHandler",
+    "DjangoListenerStartHandler",
+    "DjangoThreadLazyListenerRunner",
+    "SlackRequestHandler",
+    "release_thread_local_connections",
+    "to_bolt_request",
+    "to_django_response",
+]
+
+logger = logging.getLogger("django_slack_bolt.request")
+
+
+def to_bolt_request(req: HttpRequest) -> BoltRequest:
+    """Convert a Django request to a :class:`BoltRequest` (body as UTF-8 text, query, headers)."""
+    raw_body: bytes = req.body
+    return _build_bolt_request(req, raw_body.decode("utf-8") if raw_body else "")
+
+
+def _build_bolt_request(req: HttpRequest, body: str) -> BoltRequest:
+    return BoltRequest(body=body, query=req.META.get("QUERY_STRING", ""), headers=dict(req.headers))
+
+
+def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:
+    """Convert a :class:`BoltResponse` to a Django response: status, body, headers and cookies."""
+    resp = HttpResponse(status=bolt_resp.status, content=bolt_resp.body.encode("utf-8"))
+    for name, value in bolt_resp.first_headers_without_set_cookie().items():
+        resp[name] = value
+    for cookie in bolt_resp.cookies():
+        for name, morsel in cookie.items():
+            max_age = morsel.get("max-age")
+            resp.set_cookie(
+                key=name,
+                value=morsel.value,
+                expires=morsel.get("expires") or None,
+                max_age=int(max_age) if max_age else None,
+                domain=morsel.get("domain") or None,
+                path=morsel.get("path") or "/",
+                # Keep the cookie's own flags (Bolt's adapter forces Secure and HttpOnly on every cookie).
+                secure=bool(morsel.get("secure")),
+                httponly=bool(morsel.get("httponly")),
+                samesite=morsel.get("samesite") or None,
+            )
+    return resp
+
+
+def release_thread_local_connections(logger: Logger, execution_timing: str) -> None:
+    """Close the calling thread's stale database connections.
+
+    Django only cleans up connections in the threads that serve requests; Bolt runs listeners in its
+    own executor threads. ``close_old_connections`` (not ``connections.close_all``) honours
+    ``CONN_MAX_AGE`` and closes connections that are unusable or past their age.
+    """
+    close_old_connections()
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "Released thread-bound old DB connections "
+            f"(thread name: {current_thread().name}, execution timing: {execution_timing})"
+        )
+
+
+class DjangoListenerStartHandler(ListenerStartHandler):
+    """Releases the listener thread's stale DB connections before each listener runs."""
+
+    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
+        release_thread_local_connections(request.context.logger, "listener-start")
+
+
+class DjangoListenerCompletionHandler(ListenerCompletionHandler):
+    """Releases the listener thread's stale DB connections after each listener completes."""
+
+    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
+        release_thread_local_connections(request.context.logger, "listener-completion")
+
+
+class DjangoThreadLazyListenerRunner(ThreadLazyListenerRunner):
+    """A thread lazy-listener runner that releases DB connections before and after each lazy listener."""
+
+    def start(self, function: Any, request: BoltRequest) -> None:
+        func = build_runnable_function(func=function, logger=self.logger, request=request)
+
+        def run_with_connection_hygiene() -> None:
+            release_thread_local_connections(request.context.logger, "before-lazy-listener")
+            try:
+                func()
+            finally:
+                release_thread_local_connections(request.context.logger, "lazy-listener-completion")
+
+        self.executor.submit(run_with_connection_hygiene)
+
+
+_CUSTOM_START_HANDLER_MESSAGE = """As app.listener_runner.listener_start_handler is already your own,
+django_slack_bolt did not replace it with DjangoListenerStartHandler.
+
+Call django.db.close_old_connections() in your handler's handle() method so that the listener
+threads release stale database connections."""
+
+_CUSTOM_COMPLETION_HANDLER_MESSAGE = """As app.listener_runner.listener_completion_handler is already your own,
+django_slack_bolt did not replace it with DjangoListenerCompletionHandler.
+
+Call django.db.close_old_connections() in your handler's handle() method so that the listener
+threads release stale database connections."""
+
+
+class SlackRequestHandler:
+    """Serves a Bolt :class:`~slack_bolt.App` from Django views.
+
+    ``SlackRequestHandler(app)`` checks the app, then installs in it: the fast-ack listener runner
+    (unless ``fast_ack=False``), a lazy-listener runner and listener start/completion handlers that
+    release DB connections. ``handle(request)`` routes like Bolt's adapter: GET on the install path
+    runs the install page, GET on the redirect URI path the OAuth callback, POST dispatches to the app.
+    """
+
+    def __init__(self, app: App, *, fast_ack: bool | None = None) -> None:
+        runner = app.listener_runner
+        # Validate before touching the app, so a refused app is left exactly as it was.
+        if not isinstance(runner, ThreadListenerRunner):
+            raise BoltError(
+                "Custom listener_runners are not compatible with this Django adapter: "
+                "django_slack_bolt needs a slack_bolt ThreadListenerRunner."
+            )
+        self.app = app
+        self.guard = RequestGuard.for_app(app, max_body_size=conf.max_body_size())
+        use_fast_ack = conf.get_setting("FAST_ACK") if fast_ack is None else fast_ack
+
+        if use_fast_ack and type(runner) is ThreadListenerRunner:
+            runner = FastAckThreadListenerRunner.from_runner(runner)
+            # Bolt exposes the runner read-only; the app reads it from this attribute on every dispatch.
+            app._listener_runner = runner  # noqa: SLF001
+        elif use_fast_ack and not isinstance(runner, FastAckThreadListenerRunner):
+            app.logger.info(
+                "app.listener_runner is a custom ThreadListenerRunner subclass; "
+                "django_slack_bolt keeps it and does not install its fast-ack runner."
+            )
+
+        runner.lazy_listener_runner = DjangoThreadLazyListenerRunner(
+            logger=runner.logger, executor=runner.listener_executor
+        )
+        if app.process_before_response:
+            # Listeners run in the request thread, whose connections Django manages itself.
+            app.logger.debug("App.process_before_response is set to True")
+            return
+
+        start_handler = runner.listener_start_handler
+        if start_handler is not None and not isinstance(
+            start_handler, (DefaultListenerStartHandler, DjangoListenerStartHandler)
+        ):
+            app.logger.info(_CUSTOM_START_HANDLER_MESSAGE)
+        else:
+            runner.listener_start_handler = DjangoListenerStartHandler()
+            app.logger.debug("DjangoListenerStartHandler has been enabled")
+
+        completion_handler = runner.listener_completion_handler
+        if completion_handler is not None and not isinstance(
+            completion_handler, (DefaultListenerCompletionHandler, DjangoListenerCompletionHandler)
+        ):
+            app.logger.info(_CUSTOM_COMPLETION_HANDLER_MESSAGE)
+        else:
+            runner.listener_completion_handler = DjangoListenerCompletionHandler()
+            app.logger.debug("DjangoListenerCompletionHandler has been enabled")
+
+    def handle(self, req: HttpRequest) -> HttpResponse:
+        """Route ``req`` the way Bolt's Django adapter does; anything not served is a 404."""
+        if req.method == "GET":
+            oauth_flow = self.app.oauth_flow
+            if oauth_flow is not None:
+                if req.path == oauth_flow.install_path:
+                    return self.install(req)
+                if req.path == oauth_flow.redirect_uri_path:
+                    return self.oauth_redirect(req)
+        elif req.method == "POST":
+            return self.dispatch(req)
+        return HttpResponse(status=404, content=b"Not Found")
+
+    def dispatch(self, req: HttpRequest) -> HttpResponse:
+        """Check ``req`` (size, signature, body) and hand it to the app; a rejected one never reaches it."""
+        outcome = self.read_request(req)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        return to_django_response(self.app.dispatch(outcome))
+
+    def install(self, req: HttpRequest) -> HttpResponse:
+        """The app's OAuth install page (404 when the app has no OAuth flow)."""
+        oauth_flow = self.app.oauth_flow
+        if oauth_flow is None:
+            return HttpResponse(status=404, content=b"Not Found")
+        return to_django_response(oauth_flow.handle_installation(_build_bolt_request(req, "")))
+
+    def oauth_redirect(self, req: HttpRequest) -> HttpResponse:
+        """The app's OAuth callback (404 when the app has no OAuth flow)."""
+        oauth_flow = self.app.oauth_flow
+        if oauth_flow is None:
+            return HttpResponse(status=404, content=b"Not Found")
+        return to_django_response(oauth_flow.handle_callback(_build_bolt_request(req, "")))
+
+    def read_request(self, req: HttpRequest) -> BoltRequest | HttpResponse:
+        """The :class:`BoltRequest` for ``req``, or the 4xx response that refuses it."""
+        rejection = self.guard.check_size(req.META.get("CONTENT_LENGTH"))
+        if rejection is not None:
+            return _rejected(req, rejection)
+        try:
+            raw_body = req.body
+        except RequestDataTooBig:
+            return _rejected(req, Rejection(413, "request body too large"))
+        except RawPostDataException:
+            return _rejected(req, Rejection(400, "request body was already read"))
+        outcome = self.guard.check(raw_body, req.headers.get, req.content_type)
+        if isinstance(outcome, Rejection):
+            return _rejected(req, outcome)
+        return _parse(req, outcome)
+
+
+def _parse(req: HttpRequest, body: GuardedBody) -> BoltRequest | HttpResponse:
+    try:
+        return _build_bolt_request(req, body.text)
+    except Exception as e:  # noqa: BLE001 - whatever Bolt's parser trips on is the client's mistake
+        return _rejected(req, Rejection(400, "malformed request"), detail=f"{type(e).__name__}: {e}")
+
+
+def _rejected(req: HttpRequest, rejection: Rejection, *, detail: str | None = None) -> HttpResponse:
+    # A client's mistake: one INFO line, never a traceback.
+    logger.info(
+        "Refused Slack request to %s with %s: %s%s",
+        req.path,
+        rejection.status,
+        rejection.reason,
+        f" ({detail})" if detail else "",
+    )
+    return HttpResponse(
+        rejection.json_body(), status=rejection.status, content_type="application/json"
+    )

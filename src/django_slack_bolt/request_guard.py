@@ -1,0 +1,226 @@
+"""Checks a raw Slack request before Bolt parses it: size, signature, then body shape.
+
+Bolt builds a :class:`~slack_bolt.request.BoltRequest` (and so parses the body) before its
+``RequestVerification`` middleware checks the signature, so an unsigned request with a body that is not
+UTF-8, not JSON, or JSON of the wrong shape becomes a 500 with a traceback. This module knows nothing of
+Django: it takes bytes and a header lookup and says whether the request may go on, and if not, what to
+answer. The sync and async handlers share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from slack_bolt import App
+from slack_bolt.middleware.request_verification import RequestVerification
+from slack_sdk.signature import SignatureVerifier
+
+logger = logging.getLogger("django_slack_bolt.request")
+
+# Slack refuses requests older than five minutes; so does slack_sdk's SignatureVerifier.
+_MAX_CLOCK_SKEW_SECONDS: Final = 300
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a request was refused, and the status to answer with. The reason is safe to show a client."""
+
+    status: int
+    reason: str
+
+    def json_body(self) -> str:
+        return json.dumps({"error": self.reason})
+
+
+@dataclass(frozen=True)
+class GuardedBody:
+    """A request body that passed the guard: its text, ready for ``BoltRequest``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RequestGuard:
+    """The checks to run, derived once from the app being served."""
+
+    max_body_size: int
+    signing_secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_app(cls, app: App, *, max_body_size: int) -> RequestGuard:
+        """A guard that verifies signatures exactly when ``app`` does (Bolt's ``RequestVerification``)."""
+        return cls(max_body_size=max_body_size, signing_secret=request_verification_secret(app))
+
+    def check_size(self, content_length: str | None) -> Rejection | None:
+        """Refuse a declared body size over the limit before anything is read."""
+        if not content_length:
+            return None
+        try:
+            declared = int(content_length)
+        except ValueError:
+            return Rejection(400, "invalid content length")
+        if declared > self.max_body_size:
+            return Rejection(413, "request body too large")
+        return None
+
+    def check(self, raw_body: bytes, header: Callable[[str], str | None], content_type: str | None) -> (
+        GuardedBody | Rejection
+    ):
+        """Run every check on a body that has been read; ``header`` looks a header up by name."""
+        if len(raw_body) > self.max_body_size:
+            return Rejection(413, "request body too large")
+        try:
+            text: str | None = raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if self.signing_secret is not None and not (text is not None and _is_ssl_check(text)):
+            # Slack's ssl_check pings are answered by Bolt's SslCheck middleware before it verifies
+            # anything; let them through unverified, as Bolt does.
+            if not _signature_is_valid(
+                self.signing_secret,
+                raw_body,
+                text,
+                header("X-Slack-Request-Timestamp"),
+                header("X-Slack-Signature"),
+            ):
+                return Rejection(401, "invalid request")
+        if text is None:
+            return Rejection(400, "request body is not UTF-8")
+        problem = body_shape_problem(text, content_type)
+        if problem is not None:
+            return Rejection(400, problem)
+        return GuardedBody(text)
+
+
+def request_verification_secret(app: App) -> str | None:
+    """The signing secret of ``app`` when it verifies requests, else ``None``."""
+    # Bolt does not expose its middleware list; RequestVerification is only ever added by App itself.
+    for middleware in getattr(app, "_middleware_list", ()):
+        if isinstance(middleware, RequestVerification):
+            secret = getattr(middleware, "_signing_secret", None)
+            return secret if isinstance(secret, str) else ""
+    return None
+
+
+def _is_ssl_check(text: str) -> bool:
+    return text.startswith("ssl_check=") or "&ssl_check=" in text
+
+
+def _signature_is_valid(
+    secret: str, raw_body: bytes, text: str | None, timestamp: str | None, signature: str | None
+) -> bool:
+    if not secret or not timestamp or not signature:
+        return False
+    # SignatureVerifier calls int() on the timestamp; anything but plain digits would raise there.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if text is not None:
+        return SignatureVerifier(signing_secret=secret).is_valid(text, timestamp, signature)
+    # A body that is not UTF-8 cannot be handed to SignatureVerifier (it decodes first), but Slack
+    # signs bytes: check those, so a signed-but-malformed body is told apart from an unsigned one.
+    verifier = SignatureVerifier(signing_secret=secret)
+    if abs(verifier.clock.now() - int(timestamp)) > _MAX_CLOCK_SKEW_SECONDS:
+        return False
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw_body, hashlib.sha256)
+    return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
+
+
+# Fields Bolt reads while building its context and matching listeners, with the JSON types it assumes.
+_OBJECT_OR_STRING_FIELDS: Final = ("team", "enterprise", "user", "channel", "container")
+_OBJECT_FIELDS: Final = ("event", "view", "message", "function_data", "bot_profile")
+_LIST_OF_OBJECTS_FIELDS: Final = ("authorizations", "actions")
+_STRING_FIELDS: Final = (
+    "type",
+    "command",
+    "callback_id",
+    "action_id",
+    "block_id",
+    "team_id",
+    "enterprise_id",
+    "user_id",
+    "channel_id",
+    "api_app_id",
+    "token",
+    "response_url",
+    "trigger_id",
+    "event_id",
+    "bot_access_token",
+)
+
+
+def body_shape_problem(text: str, content_type: str | None) -> str | None:
+    """What makes ``text`` unusable as a Slack request body for Bolt, or ``None`` when it is fine.
+
+    Parses exactly as Bolt does (``slack_bolt.request.internals.parse_body``), then checks the types of
+    the fields Bolt reads, so that a malformed body is a 400 here rather than an exception inside Bolt.
+    """
+    if not text:
+        return None
+    payload: Any
+    if (content_type is not None and content_type == "application/json") or text.startswith("{"):
+        payload = _loads(text)
+        if payload is _INVALID:
+            return "request body is not valid JSON"
+    elif "payload" in text:
+        form = dict(parse_qsl(text, keep_blank_values=True))
+        if "payload" not in form:
+            return None
+        payload = _loads(form["payload"])
+        if payload is _INVALID:
+            return "payload field is not valid JSON"
+    else:
+        return None
+    if not isinstance(payload, dict):
+        return "request body must be a JSON object"
+    return _object_problem(payload, depth=0)
+
+
+_INVALID: Final = object()
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return _INVALID
+
+
+def _object_problem(payload: Mapping[str, Any], *, depth: int) -> str | None:
+    for name in _STRING_FIELDS:
+        if name in payload and payload[name] is not None and not isinstance(payload[name], str):
+            return f"field {name!r} must be a string"
+    for name in _OBJECT_OR_STRING_FIELDS:
+        value = payload.get(name)
+        if value is not None and not isinstance(value, (str, dict)):
+            return f"field {name!r} must be an object or a string"
+        if isinstance(value, dict) and depth < 2:
+            problem = _object_problem(value, depth=depth + 1)
+            if problem is not None:
+                return problem
+    for name in _OBJECT_FIELDS:
+        value = payload.get(name)
+        if value is not None and not isinstance(value, dict):
+            return f"field {name!r} must be an object"
+        if isinstance(value, dict) and depth < 2:
+            problem = _object_problem(value, depth=depth + 1)
+            if problem is not None:
+                return problem
+    for name in _LIST_OF_OBJECTS_FIELDS:
+        value = payload.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            return f"field {name!r} must be a list of objects"
+        if depth < 2:
+            for item in value:
+                problem = _object_problem(item, depth=depth + 1)
+                if problem is not None:
+                    return problem
+    return None

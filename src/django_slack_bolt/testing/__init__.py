@@ -1,0 +1,1 @@
+"""Test kit for Slack apps served by django-slack-bolt."""

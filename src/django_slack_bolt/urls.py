@@ -1,0 +1,54 @@
+"""URLs for ``include()``: the events URL and, for apps with OAuth, the install and redirect pages.
+
+::
+
+    urlpatterns = [path("slack/", include("django_slack_bolt.urls"))]
+
+serves ``/slack/events``, and for an app with an OAuth flow ``/slack/install`` and
+``/slack/oauth_redirect`` (the last segment of the app's ``install_path`` and
+``redirect_uri_path``), each with or without a trailing slash.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import URLPattern, re_path
+
+from .app_loader import get_configured_app
+from .exceptions import SlackBoltImproperlyConfigured
+from .views import SlackEventsView, SlackInstallView, SlackOAuthRedirectView
+
+app_name = "django_slack_bolt"
+
+
+def last_segment(path: str) -> str:
+    """``"/slack/install"`` -> ``"install"``: the part of an OAuth path served below the include prefix."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _route(segment: str) -> str:
+    return rf"^{re.escape(segment)}/?$"
+
+
+def build_urlpatterns() -> list[URLPattern]:
+    """The URL patterns for the configured app (events only when it has no OAuth flow)."""
+    patterns = [re_path(_route("events"), SlackEventsView.as_view(), name="events")]
+    try:
+        oauth_flow = get_configured_app().oauth_flow
+    except SlackBoltImproperlyConfigured:
+        # Reported by the system checks (django_slack_bolt.E001-E003); the events view raises it again.
+        return patterns
+    if oauth_flow is not None:
+        patterns += [
+            re_path(_route(last_segment(oauth_flow.install_path)), SlackInstallView.as_view(), name="install"),
+            re_path(
+                _route(last_segment(oauth_flow.redirect_uri_path)),
+                SlackOAuthRedirectView.as_view(),
+                name="oauth_redirect",
+            ),
+        ]
+    return patterns
+
+
+urlpatterns = build_urlpatterns()

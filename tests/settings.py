@@ -1,0 +1,49 @@
+"""Settings for the test suite: SQLite by default, PostgreSQL when DJANGO_SLACK_BOLT_TEST_POSTGRES is set."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import django
+
+SECRET_KEY = "django-slack-bolt-tests"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+ROOT_URLCONF = "tests.urls"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django_slack_bolt",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+if django.VERSION >= (5, 1):
+    # Every view needs a login unless exempted: proves the Slack views are exempt.
+    MIDDLEWARE.append("django.contrib.auth.middleware.LoginRequiredMiddleware")
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"django-slack-bolt-tests-{os.getpid()}.sqlite3")},
+    }
+}
+
+SLACK_BOLT = {"APP": "tests.apps.slack_app.app"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
