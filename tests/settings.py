@@ -47,3 +47,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# A real PostgreSQL server for the tests marked `postgres` (started by .ci/run), as a URL:
+# postgresql://USER[:PASSWORD]@HOST:PORT/DBNAME. Without it those tests skip.
+POSTGRES_URL = os.environ.get("DJANGO_SLACK_BOLT_TEST_POSTGRES", "")
+if POSTGRES_URL:
+    from urllib.parse import unquote, urlsplit
+
+    _pg = urlsplit(POSTGRES_URL)
+    DATABASES["postgres"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": (_pg.path or "/postgres").lstrip("/"),
+        "USER": unquote(_pg.username or "postgres"),
+        "PASSWORD": unquote(_pg.password or ""),
+        "HOST": _pg.hostname or "127.0.0.1",
+        "PORT": str(_pg.port or 5432),
+        "CONN_MAX_AGE": 0,
+        "TEST": {"NAME": "test_django_slack_bolt"},
+    }
