@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
 
 import django
 
@@ -31,11 +32,13 @@ if django.VERSION >= (5, 1):
     # Every view needs a login unless exempted: proves the Slack views are exempt.
     MIDDLEWARE.append("django.contrib.auth.middleware.LoginRequiredMiddleware")
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": ":memory:",
-        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"django-slack-bolt-tests-{os.getpid()}.sqlite3")},
+        "TEST": {
+            "NAME": os.path.join(tempfile.gettempdir(), f"django-slack-bolt-tests-{os.getpid()}.sqlite3")
+        },
     }
 }
 

@@ -155,8 +155,8 @@ def _oauth_path_problems(app: App) -> list[CheckMessage]:
                 Warning(
                     f"django_slack_bolt.urls serves the OAuth {url_name} page at {served}, "
                     f"but the app's OAuthSettings.{option} is {configured}.",
-                    hint=f"Set OAuthSettings({option}={served.rstrip('/')!r}) or change the include() prefix, "
-                    "so that Slack's redirects reach the page.",
+                    hint=f"Set OAuthSettings({option}={served.rstrip('/')!r}) "
+                    "or change the include() prefix, so that Slack's redirects reach the page.",
                     id="django_slack_bolt.W002",
                 )
             )

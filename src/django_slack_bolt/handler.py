@@ -3,8 +3,8 @@
 A drop-in replacement for ``slack_bolt.adapter.django.handler``: the same names and signatures, so
 switching is a one-line import change. On top of Bolt's adapter it
 
-* answers as soon as ``ack()`` is called (:class:`~django_slack_bolt.listener_runner.FastAckThreadListenerRunner`)
-  instead of polling every 10 ms;
+* answers as soon as ``ack()`` is called instead of polling every 10 ms
+  (:class:`~django_slack_bolt.listener_runner.FastAckThreadListenerRunner`);
 * checks size and signature before the body is parsed, so bad input is a 4xx rather than a 500;
 * validates the app before changing it, and keeps each cookie's own ``Secure`` and ``HttpOnly`` flags.
 """
@@ -17,8 +17,8 @@ from threading import current_thread
 from typing import Any
 
 from django.db import close_old_connections
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, RawPostDataException
-from django.http.request import RequestDataTooBig
 from slack_bolt.app import App
 from slack_bolt.error import BoltError
 from slack_bolt.lazy_listener import ThreadLazyListenerRunner
@@ -127,17 +127,13 @@ class DjangoThreadLazyListenerRunner(ThreadLazyListenerRunner):
         self.executor.submit(run_with_connection_hygiene)
 
 
-_CUSTOM_START_HANDLER_MESSAGE = """As app.listener_runner.listener_start_handler is already your own,
-django_slack_bolt did not replace it with DjangoListenerStartHandler.
-
-Call django.db.close_old_connections() in your handler's handle() method so that the listener
-threads release stale database connections."""
-
-_CUSTOM_COMPLETION_HANDLER_MESSAGE = """As app.listener_runner.listener_completion_handler is already your own,
-django_slack_bolt did not replace it with DjangoListenerCompletionHandler.
-
-Call django.db.close_old_connections() in your handler's handle() method so that the listener
-threads release stale database connections."""
+def _custom_handler_message(kind: str, ours: str) -> str:
+    return (
+        f"As app.listener_runner.listener_{kind}_handler is already your own, "
+        f"django_slack_bolt did not replace it with {ours}. "
+        "Call django.db.close_old_connections() in your handler's handle() method "
+        "so that the listener threads release stale database connections."
+    )
 
 
 class SlackRequestHandler:
@@ -164,7 +160,7 @@ class SlackRequestHandler:
         if use_fast_ack and type(runner) is ThreadListenerRunner:
             runner = FastAckThreadListenerRunner.from_runner(runner)
             # Bolt exposes the runner read-only; the app reads it from this attribute on every dispatch.
-            app._listener_runner = runner  # noqa: SLF001
+            app._listener_runner = runner
         elif use_fast_ack and not isinstance(runner, FastAckThreadListenerRunner):
             app.logger.info(
                 "app.listener_runner is a custom ThreadListenerRunner subclass; "
@@ -183,7 +179,7 @@ class SlackRequestHandler:
         if start_handler is not None and not isinstance(
             start_handler, (DefaultListenerStartHandler, DjangoListenerStartHandler)
         ):
-            app.logger.info(_CUSTOM_START_HANDLER_MESSAGE)
+            app.logger.info(_custom_handler_message("start", "DjangoListenerStartHandler"))
         else:
             runner.listener_start_handler = DjangoListenerStartHandler()
             app.logger.debug("DjangoListenerStartHandler has been enabled")
@@ -192,7 +188,7 @@ class SlackRequestHandler:
         if completion_handler is not None and not isinstance(
             completion_handler, (DefaultListenerCompletionHandler, DjangoListenerCompletionHandler)
         ):
-            app.logger.info(_CUSTOM_COMPLETION_HANDLER_MESSAGE)
+            app.logger.info(_custom_handler_message("completion", "DjangoListenerCompletionHandler"))
         else:
             runner.listener_completion_handler = DjangoListenerCompletionHandler()
             app.logger.debug("DjangoListenerCompletionHandler has been enabled")
@@ -251,7 +247,7 @@ class SlackRequestHandler:
 def _parse(req: HttpRequest, body: GuardedBody) -> BoltRequest | HttpResponse:
     try:
         return _build_bolt_request(req, body.text)
-    except Exception as e:  # noqa: BLE001 - whatever Bolt's parser trips on is the client's mistake
+    except Exception as e:
         return _rejected(req, Rejection(400, "malformed request"), detail=f"{type(e).__name__}: {e}")
 
 
@@ -264,6 +260,4 @@ def _rejected(req: HttpRequest, rejection: Rejection, *, detail: str | None = No
         rejection.reason,
         f" ({detail})" if detail else "",
     )
-    return HttpResponse(
-        rejection.json_body(), status=rejection.status, content_type="application/json"
-    )
+    return HttpResponse(rejection.json_body(), status=rejection.status, content_type="application/json")

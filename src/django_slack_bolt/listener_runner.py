@@ -10,9 +10,11 @@ handler's 500, lazy listeners, start and completion handlers) and replaces the p
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.context.ack import Ack
 from slack_bolt.context.context import BoltContext
@@ -35,11 +37,11 @@ class SignallingAck(Ack):
         self._acknowledged = threading.Event()
         self._response: BoltResponse | None = None
         self._first_response: BoltResponse | None = None
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         if response is not None:
             self.response = response
 
-    @property  # type: ignore[override]
+    @property
     def response(self) -> BoltResponse | None:
         return self._response
 
@@ -59,6 +61,13 @@ class SignallingAck(Ack):
         if not self._acknowledged.wait(timeout=max(timeout, 0.0)):
             return None
         return self._response if self._response is not None else self._first_response
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Ack:
+        # Bolt deep-copies the request (ack included) for lazy listeners; an Event cannot be copied,
+        # and a lazy listener's ack() has nobody waiting on it anyway.
+        copied = Ack()  # type: ignore[no-untyped-call]
+        copied.response = copy.deepcopy(self._response, memo)
+        return copied
 
     @classmethod
     def install(cls, context: BoltContext) -> SignallingAck:

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.middleware.request_verification import RequestVerification
+from slack_bolt.middleware.ssl_check import SslCheck
+from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
 logger = logging.getLogger("django_slack_bolt.request")
@@ -52,11 +54,16 @@ class RequestGuard:
 
     max_body_size: int
     signing_secret: str | None = field(default=None, repr=False)
+    answers_ssl_check: bool = False
 
     @classmethod
     def for_app(cls, app: App, *, max_body_size: int) -> RequestGuard:
         """A guard that verifies signatures exactly when ``app`` does (Bolt's ``RequestVerification``)."""
-        return cls(max_body_size=max_body_size, signing_secret=request_verification_secret(app))
+        return cls(
+            max_body_size=max_body_size,
+            signing_secret=request_verification_secret(app),
+            answers_ssl_check=any(isinstance(m, SslCheck) for m in _middleware_of(app)),
+        )
 
     def check_size(self, content_length: str | None) -> Rejection | None:
         """Refuse a declared body size over the limit before anything is read."""
@@ -70,9 +77,9 @@ class RequestGuard:
             return Rejection(413, "request body too large")
         return None
 
-    def check(self, raw_body: bytes, header: Callable[[str], str | None], content_type: str | None) -> (
-        GuardedBody | Rejection
-    ):
+    def check(
+        self, raw_body: bytes, header: Callable[[str], str | None], content_type: str | None
+    ) -> GuardedBody | Rejection:
         """Run every check on a body that has been read; ``header`` looks a header up by name."""
         if len(raw_body) > self.max_body_size:
             return Rejection(413, "request body too large")
@@ -80,17 +87,21 @@ class RequestGuard:
             text: str | None = raw_body.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if self.signing_secret is not None and not (text is not None and _is_ssl_check(text)):
-            # Slack's ssl_check pings are answered by Bolt's SslCheck middleware before it verifies
-            # anything; let them through unverified, as Bolt does.
-            if not _signature_is_valid(
+        # Slack's ssl_check pings are answered by Bolt's SslCheck middleware before it verifies
+        # anything; they go through unverified, as they do in Bolt.
+        is_ssl_check = self.answers_ssl_check and text is not None and _is_ssl_check(text, content_type)
+        if (
+            self.signing_secret is not None
+            and not is_ssl_check
+            and not _signature_is_valid(
                 self.signing_secret,
                 raw_body,
                 text,
                 header("X-Slack-Request-Timestamp"),
                 header("X-Slack-Signature"),
-            ):
-                return Rejection(401, "invalid request")
+            )
+        ):
+            return Rejection(401, "invalid request")
         if text is None:
             return Rejection(400, "request body is not UTF-8")
         problem = body_shape_problem(text, content_type)
@@ -101,16 +112,28 @@ class RequestGuard:
 
 def request_verification_secret(app: App) -> str | None:
     """The signing secret of ``app`` when it verifies requests, else ``None``."""
-    # Bolt does not expose its middleware list; RequestVerification is only ever added by App itself.
-    for middleware in getattr(app, "_middleware_list", ()):
+    for middleware in _middleware_of(app):
         if isinstance(middleware, RequestVerification):
             secret = getattr(middleware, "_signing_secret", None)
             return secret if isinstance(secret, str) else ""
     return None
 
 
-def _is_ssl_check(text: str) -> bool:
-    return text.startswith("ssl_check=") or "&ssl_check=" in text
+def _middleware_of(app: App) -> list[object]:
+    # Bolt does not expose its middleware list; its built-in middleware is only ever added by App itself.
+    middleware = getattr(app, "_middleware_list", [])
+    return list(middleware) if isinstance(middleware, list) else []
+
+
+def _is_ssl_check(text: str, content_type: str | None) -> bool:
+    """Whether Bolt's SslCheck middleware answers ``text`` itself (it reads ``ssl_check`` and ``token``)."""
+    if "ssl_check" not in text:
+        return False
+    try:
+        body = parse_body(text, content_type)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and body.get("ssl_check") == "1" and "token" in body
 
 
 def _signature_is_valid(
@@ -176,7 +199,8 @@ def body_shape_problem(text: str, content_type: str | None) -> str | None:
         if payload is _INVALID:
             return "payload field is not valid JSON"
     else:
-        return None
+        # A plain form (slash commands): every value is a string, so only the object fields can be wrong.
+        payload = dict(parse_qsl(text, keep_blank_values=True))
     if not isinstance(payload, dict):
         return "request body must be a JSON object"
     return _object_problem(payload, depth=0)
@@ -205,8 +229,11 @@ def _object_problem(payload: Mapping[str, Any], *, depth: int) -> str | None:
             if problem is not None:
                 return problem
     for name in _OBJECT_FIELDS:
-        value = payload.get(name)
-        if value is not None and not isinstance(value, dict):
+        if name not in payload:
+            continue
+        value = payload[name]
+        # Bolt reads these as payload.get(name, {}).get(...): a JSON null breaks it as much as a number.
+        if not isinstance(value, dict):
             return f"field {name!r} must be an object"
         if isinstance(value, dict) and depth < 2:
             problem = _object_problem(value, depth=depth + 1)

@@ -41,7 +41,9 @@ def build_urlpatterns() -> list[URLPattern]:
         return patterns
     if oauth_flow is not None:
         patterns += [
-            re_path(_route(last_segment(oauth_flow.install_path)), SlackInstallView.as_view(), name="install"),
+            re_path(
+                _route(last_segment(oauth_flow.install_path)), SlackInstallView.as_view(), name="install"
+            ),
             re_path(
                 _route(last_segment(oauth_flow.redirect_uri_path)),
                 SlackOAuthRedirectView.as_view(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from django.contrib.auth import decorators as auth_decorators
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -18,12 +19,10 @@ from django.views.decorators.csrf import csrf_exempt
 from .app_loader import get_configured_handler
 from .handler import SlackRequestHandler
 
-try:  # Django 5.1+
-    from django.contrib.auth.decorators import login_not_required
-except ImportError:  # pragma: no cover - Django < 5.1 has no LoginRequiredMiddleware
-
-    def login_not_required(view_func: Callable[..., Any]) -> Callable[..., Any]:
-        return view_func
+# Django 5.1+ has LoginRequiredMiddleware; Slack cannot log in, so the views opt out of it.
+login_not_required: Callable[[Any], Any] = getattr(
+    auth_decorators, "login_not_required", lambda view_func: view_func
+)
 
 
 __all__ = ["SlackEventsView", "SlackInstallView", "SlackOAuthRedirectView", "SlackView"]

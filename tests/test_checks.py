@@ -1,0 +1,188 @@
+"""Every system check: its ID, its message and its hint."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.core.checks import Error, Warning, run_checks
+from django.test import override_settings
+from django.urls import clear_url_caches
+
+from django_slack_bolt.checks import check_settings
+
+
+def _ids(messages) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.id for m in messages]
+
+
+def test_configured_test_app_passes_every_check():
+    assert check_settings() == []
+    assert [m for m in run_checks() if m.id and m.id.startswith("django_slack_bolt")] == []
+
+
+@override_settings(SLACK_BOLT={})
+def test_e001_app_not_set():
+    assert check_settings() == [
+        Error(
+            'settings.SLACK_BOLT["APP"] is not set.',
+            hint='Point it at your slack_bolt.App instance, e.g. SLACK_BOLT = {"APP": "myproject.slack.app"}',
+            id="django_slack_bolt.E001",
+        )
+    ]
+
+
+def test_e001_when_setting_is_missing_altogether(settings):
+    del settings.SLACK_BOLT
+    assert _ids(check_settings()) == ["django_slack_bolt.E001"]
+
+
+@pytest.mark.parametrize(
+    "path", ["tests.apps.nowhere.app", "tests.apps.check_targets.missing_attribute", "nodots"]
+)
+def test_e002_app_not_importable(path):
+    with override_settings(SLACK_BOLT={"APP": path}):
+        [message] = check_settings()
+    assert message.id == "django_slack_bolt.E002"
+    assert message.msg.startswith(f'settings.SLACK_BOLT["APP"] = {path!r} cannot be imported: ')
+    assert (
+        message.hint == "Check the module path and the attribute name, and that the module imports cleanly."
+    )
+
+
+@override_settings(SLACK_BOLT={"APP": "tests.apps.check_targets.not_an_app"})
+def test_e003_not_a_bolt_app():
+    assert check_settings() == [
+        Error(
+            "settings.SLACK_BOLT[\"APP\"] = 'tests.apps.check_targets.not_an_app' is a dict, "
+            "not a slack_bolt.App instance.",
+            hint="The setting must name a module attribute holding a slack_bolt.App, "
+            "e.g. app = App(...) in myproject/slack.py.",
+            id="django_slack_bolt.E003",
+        )
+    ]
+
+
+@override_settings(SLACK_BOLT={"APP": 42})
+def test_e003_path_is_not_a_string():
+    [message] = check_settings()
+    assert message.id == "django_slack_bolt.E003"
+    assert message.msg == 'settings.SLACK_BOLT["APP"] must be a dotted path string, not int.'
+
+
+@override_settings(SLACK_BOLT={"APP": "tests.apps.check_targets.no_signing_secret"})
+def test_e004_no_signing_secret():
+    [message] = check_settings()
+    assert message == Error(
+        "The Slack app has no signing secret: every request from Slack will be refused with 401.",
+        hint="Pass signing_secret=... to App() or set the SLACK_SIGNING_SECRET environment variable "
+        "(Slack app settings > Basic Information > Signing Secret).",
+        id="django_slack_bolt.E004",
+    )
+
+
+@override_settings(SLACK_BOLT=["tests.apps.slack_app.app"])
+def test_e005_setting_not_a_dict():
+    assert check_settings() == [
+        Error(
+            "settings.SLACK_BOLT must be a dict, not list.",
+            hint='Use a dict, e.g. SLACK_BOLT = {"APP": "myproject.slack.app"}',
+            id="django_slack_bolt.E005",
+        )
+    ]
+
+
+@override_settings(SLACK_BOLT={"APP": "tests.apps.slack_app.app", "FASTACK": True, "app": "x"})
+def test_e005_unknown_keys_are_rejected():
+    assert check_settings() == [
+        Error(
+            "Unknown key(s) in settings.SLACK_BOLT: FASTACK, app.",
+            hint="Valid keys are: APP, FAST_ACK, MAX_BODY_SIZE.",
+            id="django_slack_bolt.E005",
+        )
+    ]
+
+
+@override_settings(SLACK_BOLT={"APP": "tests.apps.check_targets.custom_runner"})
+def test_e006_listener_runner_not_thread_based():
+    assert check_settings() == [
+        Error(
+            "The Slack app's listener_runner is not a slack_bolt ThreadListenerRunner.",
+            hint="django_slack_bolt runs listeners in threads; remove the custom listener runner.",
+            id="django_slack_bolt.E006",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"FAST_ACK": "yes"}, 'settings.SLACK_BOLT["FAST_ACK"] must be True or False.'),
+        (
+            {"MAX_BODY_SIZE": 0},
+            'settings.SLACK_BOLT["MAX_BODY_SIZE"] must be a positive number of bytes or None.',
+        ),
+        (
+            {"MAX_BODY_SIZE": "1mb"},
+            'settings.SLACK_BOLT["MAX_BODY_SIZE"] must be a positive number of bytes or None.',
+        ),
+    ],
+)
+def test_e007_bad_values(extra, message):
+    with override_settings(SLACK_BOLT={"APP": "tests.apps.slack_app.app", **extra}):
+        [error] = check_settings()
+    assert (error.id, error.msg) == ("django_slack_bolt.E007", message)
+
+
+@override_settings(SLACK_BOLT={"APP": "tests.apps.check_targets.unverified"})
+def test_w001_request_verification_disabled():
+    assert check_settings() == [
+        Warning(
+            "The Slack app does not verify request signatures: anyone can post to its events URL.",
+            hint="Remove request_verification_enabled=False from App() outside of tests.",
+            id="django_slack_bolt.W001",
+        )
+    ]
+
+
+def test_w002_oauth_paths_not_where_the_urls_serve_them():
+    import django_slack_bolt.urls as package_urls
+
+    from . import oauth_urls
+
+    try:
+        with override_settings(
+            SLACK_BOLT={"APP": "tests.apps.check_targets.oauth_elsewhere"}, ROOT_URLCONF="tests.oauth_urls"
+        ):
+            importlib.reload(package_urls)
+            importlib.reload(oauth_urls)
+            clear_url_caches()
+            messages = check_settings()
+    finally:
+        importlib.reload(package_urls)
+        importlib.reload(oauth_urls)
+        clear_url_caches()
+    assert messages == [
+        Warning(
+            "django_slack_bolt.urls serves the OAuth install page at /slack/install, "
+            "but the app's OAuthSettings.install_path is /bot/install.",
+            hint="Set OAuthSettings(install_path='/slack/install') "
+            "or change the include() prefix, so that Slack's redirects reach the page.",
+            id="django_slack_bolt.W002",
+        ),
+        Warning(
+            "django_slack_bolt.urls serves the OAuth oauth_redirect page at /slack/oauth_redirect, "
+            "but the app's OAuthSettings.redirect_uri_path is /bot/oauth_redirect.",
+            hint="Set OAuthSettings(redirect_uri_path='/slack/oauth_redirect') "
+            "or change the include() prefix, so that Slack's redirects reach the page.",
+            id="django_slack_bolt.W002",
+        ),
+    ]
+
+
+def test_checks_run_through_manage_py_check(capsys):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with override_settings(SLACK_BOLT={}), pytest.raises(SystemCheckError, match=r"django_slack_bolt\.E001"):
+        call_command("check")
