@@ -16,8 +16,8 @@ from logging import Logger
 from threading import current_thread
 from typing import Any
 
-from django.db import close_old_connections
 from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, RawPostDataException
 from slack_bolt.app import App
 from slack_bolt.error import BoltError
@@ -34,7 +34,7 @@ from slack_bolt.response import BoltResponse
 
 from . import conf
 from .listener_runner import FastAckThreadListenerRunner
-from .request_guard import GuardedBody, Rejection, RequestGuard
+from .request_guard import Rejection, RequestGuard, parse_request
 
 __all__ = [
     "DjangoListenerCompletionHandler",
@@ -241,23 +241,13 @@ class SlackRequestHandler:
         outcome = self.guard.check(raw_body, req.headers.get, req.content_type)
         if isinstance(outcome, Rejection):
             return _rejected(req, outcome)
-        return _parse(req, outcome)
+        parsed = parse_request(outcome.text, lambda text: _build_bolt_request(req, text))
+        if isinstance(parsed, Rejection):
+            return _rejected(req, parsed)
+        return parsed
 
 
-def _parse(req: HttpRequest, body: GuardedBody) -> BoltRequest | HttpResponse:
-    try:
-        return _build_bolt_request(req, body.text)
-    except Exception as e:
-        return _rejected(req, Rejection(400, "malformed request"), detail=f"{type(e).__name__}: {e}")
-
-
-def _rejected(req: HttpRequest, rejection: Rejection, *, detail: str | None = None) -> HttpResponse:
+def _rejected(req: HttpRequest, rejection: Rejection) -> HttpResponse:
     # A client's mistake: one INFO line, never a traceback.
-    logger.info(
-        "Refused Slack request to %s with %s: %s%s",
-        req.path,
-        rejection.status,
-        rejection.reason,
-        f" ({detail})" if detail else "",
-    )
+    logger.info("Refused Slack request to %s with %s: %s", req.path, rejection.status, rejection.reason)
     return HttpResponse(rejection.json_body(), status=rejection.status, content_type="application/json")

@@ -1,4 +1,4 @@
-"""Checks a raw Slack request before Bolt parses it: size, signature, then body shape.
+"""Checks a raw Slack request before Bolt acts on it: size and signature, then the parsed body's shape.
 
 Bolt builds a :class:`~slack_bolt.request.BoltRequest` (and so parses the body) before its
 ``RequestVerification`` middleware checks the signature, so an unsigned request with a body that is not
@@ -15,8 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
-from urllib.parse import parse_qsl
+from typing import Any, Final, Protocol, TypeVar
 
 from slack_bolt import App
 from slack_bolt.middleware.request_verification import RequestVerification
@@ -104,9 +103,6 @@ class RequestGuard:
             return Rejection(401, "invalid request")
         if text is None:
             return Rejection(400, "request body is not UTF-8")
-        problem = body_shape_problem(text, content_type)
-        if problem is not None:
-            return Rejection(400, problem)
         return GuardedBody(text)
 
 
@@ -178,45 +174,45 @@ _STRING_FIELDS: Final = (
 )
 
 
-def body_shape_problem(text: str, content_type: str | None) -> str | None:
-    """What makes ``text`` unusable as a Slack request body for Bolt, or ``None`` when it is fine.
+class ParsedRequest(Protocol):
+    """What the guard needs of a parsed request: Bolt's ``BoltRequest`` and ``AsyncBoltRequest`` both fit."""
 
-    Parses exactly as Bolt does (``slack_bolt.request.internals.parse_body``), then checks the types of
-    the fields Bolt reads, so that a malformed body is a 400 here rather than an exception inside Bolt.
+    body: dict[str, Any]
+
+
+RequestT = TypeVar("RequestT", bound=ParsedRequest)
+
+
+def parse_request(text: str, build: Callable[[str], RequestT]) -> RequestT | Rejection:
+    """Build Bolt's request from ``text`` with ``build``, refusing a body that Bolt would trip over.
+
+    Bolt parses the body while it builds the request (``slack_bolt.request.internals.parse_body``); a
+    body it cannot parse, or whose fields have types Bolt does not expect, is the client's mistake: a 400.
+    The body is parsed once, by Bolt; the checks then look at what it parsed.
     """
-    if not text:
-        return None
-    payload: Any
-    if (content_type is not None and content_type == "application/json") or text.startswith("{"):
-        payload = _loads(text)
-        if payload is _INVALID:
-            return "request body is not valid JSON"
-    elif "payload" in text:
-        form = dict(parse_qsl(text, keep_blank_values=True))
-        if "payload" not in form:
-            return None
-        payload = _loads(form["payload"])
-        if payload is _INVALID:
-            return "payload field is not valid JSON"
-    else:
-        # A plain form (slash commands): every value is a string, so only the object fields can be wrong.
-        payload = dict(parse_qsl(text, keep_blank_values=True))
-    if not isinstance(payload, dict):
-        return "request body must be a JSON object"
-    return _object_problem(payload, depth=0)
-
-
-_INVALID: Final = object()
-
-
-def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return _INVALID
+        request = build(text)
+    except RecursionError:
+        return Rejection(400, "request body is nested too deeply")
+    except ValueError as e:
+        reason = (
+            "request body is not valid JSON"
+            if isinstance(e, json.JSONDecodeError)
+            else "malformed request body"
+        )
+        return Rejection(400, reason)
+    except Exception:  # whatever else Bolt's parser trips on also comes from the client
+        return Rejection(400, "malformed request body")
+    if not isinstance(request.body, dict):
+        return Rejection(400, "request body must be a JSON object")
+    problem = _object_problem(request.body, depth=0)
+    if problem is not None:
+        return Rejection(400, problem)
+    return request
 
 
 def _object_problem(payload: Mapping[str, Any], *, depth: int) -> str | None:
+    """The first field of ``payload`` (and of the objects in it) whose JSON type Bolt does not expect."""
     for name in _STRING_FIELDS:
         if name in payload and payload[name] is not None and not isinstance(payload[name], str):
             return f"field {name!r} must be a string"
