@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 
@@ -115,4 +114,3 @@ def bolt_response_summary(status: int, body: str | bytes, content_type: str | No
     return status, text, (content_type or "").split(";")[0].strip()
 
 
-Listener = Callable[..., BoltResponse | None]
