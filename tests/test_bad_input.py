@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -13,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.adapter.django import SlackRequestHandler as BoltSlackRequestHandler
 
-from .support import command_body, event_body, make_app, signature_headers
+from django_slack_bolt.testing import SlackRequest, app_mention, sign, slash_command, url_verification
+
+from .support import SIGNING_SECRET, make_app
 
 EVENTS = "/slack/events"
 FORM = "application/x-www-form-urlencoded"
@@ -35,6 +39,23 @@ MALFORMED_BODIES = [
 ]
 
 
+def _sign_bytes(body: bytes) -> dict[str, str]:
+    """Slack's v0 signature headers for a raw ``body``, for MALFORMED_BODIES only.
+
+    The kit's ``sign`` (and ``SlackRequest``) take ``str``, and slack_sdk's signer decodes bytes as UTF-8,
+    so the kit cannot sign a body that is not valid UTF-8 (``invalid-utf8``): this HMACs the bytes.
+    """
+    ts = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
+
+
+def test_sign_bytes_agrees_with_the_kits_sign():
+    body = "payload=%7B%22type%22%3A+%22block_actions%22%7D"
+    headers = _sign_bytes(body.encode())
+    assert headers == sign(body, SIGNING_SECRET, timestamp=headers["X-Slack-Request-Timestamp"])
+
+
 @pytest.fixture
 def no_tracebacks(caplog):
     caplog.set_level(logging.INFO)
@@ -53,15 +74,14 @@ def test_unsigned_malformed_body_is_401(client, body, content_type, no_traceback
 
 @pytest.mark.parametrize(("body", "content_type"), MALFORMED_BODIES)
 def test_badly_signed_malformed_body_is_401(client, body, content_type, no_tracebacks):
-    headers = signature_headers(b"something else entirely")
-    resp = client.post(EVENTS, body, content_type=content_type, **headers)
+    headers = sign("something else entirely", SIGNING_SECRET)
+    resp = client.post(EVENTS, body, content_type=content_type, headers=headers)
     assert resp.status_code == 401
 
 
 @pytest.mark.parametrize(("body", "content_type"), MALFORMED_BODIES)
 def test_signed_malformed_body_is_400_with_a_short_json_error(client, body, content_type, no_tracebacks):
-    headers = _signed_bytes(body)
-    resp = client.post(EVENTS, body, content_type=content_type, **headers)
+    resp = client.post(EVENTS, body, content_type=content_type, headers=_sign_bytes(body))
     assert resp.status_code == 400
     assert resp["Content-Type"] == "application/json"
     error = resp.json()["error"]
@@ -82,73 +102,53 @@ def test_bolts_own_adapter_answers_500_for_the_same_unsigned_bodies(client, serv
     assert resp.status_code == 500
 
 
-def _signed_bytes(
-    body: bytes, secret: str = "test-signing-secret", timestamp: int | None = None
-) -> dict[str, str]:
-    import hashlib
-    import hmac
-
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"HTTP_X_SLACK_REQUEST_TIMESTAMP": ts, "HTTP_X_SLACK_SIGNATURE": f"v0={digest}"}
-
-
 @pytest.mark.parametrize(
     "headers",
     [
         pytest.param({}, id="no-headers"),
+        pytest.param({"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}, id="ts-not-number"),
         pytest.param(
-            {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "abc", "HTTP_X_SLACK_SIGNATURE": "v0=00"}, id="ts-not-number"
+            {"X-Slack-Request-Timestamp": "١٢٣", "X-Slack-Signature": "v0=00"}, id="ts-arabic-digits"
         ),
-        pytest.param(
-            {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "١٢٣", "HTTP_X_SLACK_SIGNATURE": "v0=00"},
-            id="ts-arabic-digits",
-        ),
-        pytest.param(
-            {"HTTP_X_SLACK_REQUEST_TIMESTAMP": "9" * 40, "HTTP_X_SLACK_SIGNATURE": "v0=00"}, id="ts-huge"
-        ),
-        pytest.param({"HTTP_X_SLACK_REQUEST_TIMESTAMP": "", "HTTP_X_SLACK_SIGNATURE": ""}, id="empty"),
+        pytest.param({"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=00"}, id="ts-huge"),
+        pytest.param({"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""}, id="empty"),
     ],
 )
 def test_odd_signature_headers_are_401(client, headers, no_tracebacks):
-    body = command_body()
-    resp = client.post(EVENTS, body, content_type=FORM, **headers)
+    request = slash_command("/echo", "hi", signing_secret=None).with_headers(headers)
+    resp = request.post(client, EVENTS)
     assert resp.status_code == 401
 
 
 def test_stale_timestamp_is_401_even_when_signed(client, no_tracebacks):
-    body = command_body()
-    resp = client.post(
-        EVENTS, body, content_type=FORM, **signature_headers(body, timestamp=int(time.time()) - 600)
-    )
+    request = slash_command("/echo", "hi", signing_secret=SIGNING_SECRET, timestamp=time.time() - 600)
+    resp = request.post(client, EVENTS)
     assert resp.status_code == 401
 
 
 def test_wrong_secret_is_401(client, no_tracebacks):
-    body = command_body()
-    resp = client.post(EVENTS, body, content_type=FORM, **signature_headers(body, secret="wrong"))
+    resp = slash_command("/echo", "hi", signing_secret="wrong").post(client, EVENTS)
     assert resp.status_code == 401
 
 
 def test_oversized_declared_body_is_413_without_reaching_bolt(client, settings, no_tracebacks):
     settings.SLACK_BOLT = {**settings.SLACK_BOLT, "MAX_BODY_SIZE": 1024}
-    body = urlencode({"command": "/echo", "text": "x" * 2000})
-    resp = client.post(EVENTS, body, content_type=FORM, **signature_headers(body))
+    request = slash_command("/echo", "x" * 2000, signing_secret=SIGNING_SECRET)
+    resp = request.post(client, EVENTS)
     assert resp.status_code == 413
     assert resp.json() == {"error": "request body too large"}
 
 
 def test_body_over_djangos_upload_limit_is_413(client, settings, no_tracebacks):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 512
-    body = urlencode({"command": "/echo", "text": "x" * 1000})
-    resp = client.post(EVENTS, body, content_type=FORM, **signature_headers(body))
+    resp = slash_command("/echo", "x" * 1000, signing_secret=SIGNING_SECRET).post(client, EVENTS)
     assert resp.status_code == 413
 
 
 def test_body_at_the_limit_is_served(client, settings):
-    body = command_body("/echo", "y" * 100)
-    settings.SLACK_BOLT = {**settings.SLACK_BOLT, "MAX_BODY_SIZE": len(body.encode())}
-    resp = client.post(EVENTS, body, content_type=FORM, **signature_headers(body))
+    request = slash_command("/echo", "y" * 100, signing_secret=SIGNING_SECRET)
+    settings.SLACK_BOLT = {**settings.SLACK_BOLT, "MAX_BODY_SIZE": len(request.body.encode())}
+    resp = request.post(client, EVENTS)
     assert resp.status_code == 200
 
 
@@ -158,27 +158,22 @@ def test_invalid_content_length_is_400(client, no_tracebacks):
 
 
 def test_ssl_check_is_answered_without_a_signature_like_bolt(client):
-    resp = client.post(EVENTS, "ssl_check=1&token=abc", content_type=FORM)
+    resp = SlackRequest(body="ssl_check=1&token=abc", content_type=FORM).post(client, EVENTS)
     assert resp.status_code == 200
 
 
 def test_url_verification_needs_a_signature(client):
-    body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"})
-    assert client.post(EVENTS, body, content_type="application/json").status_code == 401
-    signed = client.post(EVENTS, body, content_type="application/json", **signature_headers(body))
+    request = url_verification("c-123", signing_secret=SIGNING_SECRET)
+    assert request.unsigned().post(client, EVENTS).status_code == 401
+    signed = request.post(client, EVENTS)
     assert signed.status_code == 200
     assert signed.json() == {"challenge": "c-123"}
 
 
 def test_valid_requests_still_work(client):
-    body = command_body("/echo", "hello")
-    resp = client.post(EVENTS, body, content_type=FORM, **signature_headers(body))
+    resp = slash_command("/echo", "hello", signing_secret=SIGNING_SECRET).post(client, EVENTS)
     assert (resp.status_code, resp.content) == (200, b"echo: hello")
-    event = event_body()
-    assert (
-        client.post(EVENTS, event, content_type="application/json", **signature_headers(event)).status_code
-        == 200
-    )
+    assert app_mention("hello", signing_secret=SIGNING_SECRET).post(client, EVENTS).status_code == 200
 
 
 # --- property-based: arbitrary bodies, content types and headers never produce a 5xx ---------------
@@ -252,16 +247,16 @@ content_types = st.sampled_from(
 )
 
 
-def _encode(obj: object, style: str) -> bytes:
+def _encode(obj: object, style: str) -> str:
     text = json.dumps(obj)
     if style == "json":
-        return text.encode()
+        return text
     if style == "payload":
-        return urlencode({"payload": text}).encode()
+        return urlencode({"payload": text})
     return (
-        urlencode({k: json.dumps(v) if not isinstance(v, str) else v for k, v in obj.items()}).encode()
+        urlencode({k: json.dumps(v) if not isinstance(v, str) else v for k, v in obj.items()})
         if isinstance(obj, dict)
-        else text.encode()
+        else text
     )
 
 
@@ -303,6 +298,6 @@ def test_arbitrary_unsigned_requests_never_5xx(client, body, content_type, extra
     content_type=content_types,
 )
 def test_arbitrary_signed_bodies_never_5xx(client, obj, style, content_type):
-    body = _encode(obj, style)
-    resp = client.post(EVENTS, body, content_type=content_type, **_signed_bytes(body))
-    assert resp.status_code < 500, (resp.status_code, body)
+    request = SlackRequest(body=_encode(obj, style), content_type=content_type).signed(SIGNING_SECRET)
+    resp = request.post(client, EVENTS)
+    assert resp.status_code < 500, (resp.status_code, request.body)

@@ -19,8 +19,9 @@ from django.contrib.auth.models import User
 from django.db import connections
 
 from django_slack_bolt import SlackRequestHandler
+from django_slack_bolt.testing import SlackTestClient
 
-from .support import command_body, make_app, signature_headers
+from .support import SIGNING_SECRET, make_app
 
 pytestmark = [
     pytest.mark.postgres,
@@ -34,7 +35,6 @@ pytestmark = [
 
 THREADS = 4
 REQUESTS = 1000
-FORM = "application/x-www-form-urlencoded"
 
 
 def server_connections() -> int:
@@ -107,16 +107,16 @@ def build_app(executor: ThreadPoolExecutor, queries: list[int]):  # type: ignore
 
 
 @pytest.mark.parametrize("conn_max_age", [0, 60], indirect=True)
-def test_connections_stay_bounded_over_1000_requests(client, serve, conn_max_age):
+def test_connections_stay_bounded_over_1000_requests(serve, conn_max_age):
     executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="bolt-listener")
     queries: list[int] = []
     url = serve(SlackRequestHandler(build_app(executor, queries)).handle)
+    slack = SlackTestClient(signing_secret=SIGNING_SECRET, events_path=url)
     bound = THREADS + 1
     peak = server_connections()
     try:
         for i in range(REQUESTS):
-            body = command_body("/query" if i % 2 else "/lazy-query", f"n{i}")
-            resp = client.post(url, body, content_type=FORM, **signature_headers(body))
+            resp = slack.command("/query" if i % 2 else "/lazy-query", f"n{i}")
             assert resp.status_code == 200
             if i % 50 == 0:
                 # Listeners keep running meanwhile; only a count that stays above the bound is a leak.
@@ -137,7 +137,7 @@ def test_connections_stay_bounded_over_1000_requests(client, serve, conn_max_age
 
 
 @pytest.mark.parametrize("conn_max_age", [0], indirect=True)
-def test_without_the_django_handlers_listener_threads_keep_their_connections(client, serve, conn_max_age):
+def test_without_the_django_handlers_listener_threads_keep_their_connections(serve, conn_max_age):
     """The control: Bolt's runner without our start/completion handlers leaves connections open."""
     executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="bolt-listener")
     queries: list[int] = []
@@ -148,11 +148,10 @@ def test_without_the_django_handlers_listener_threads_keep_their_connections(cli
 
     app.listener_runner.listener_start_handler = DefaultListenerStartHandler(app.logger)
     app.listener_runner.listener_completion_handler = DefaultListenerCompletionHandler(app.logger)
-    url = serve(handler.handle)
+    slack = SlackTestClient(signing_secret=SIGNING_SECRET, events_path=serve(handler.handle))
     try:
         for i in range(40):
-            body = command_body("/query", f"n{i}")
-            assert client.post(url, body, content_type=FORM, **signature_headers(body)).status_code == 200
+            assert slack.command("/query", f"n{i}").status_code == 200
         in_every_worker(executor)
         settled = server_connections()
     finally:

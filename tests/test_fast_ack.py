@@ -16,22 +16,23 @@ from slack_bolt import App, BoltResponse
 
 from django_slack_bolt import SlackRequestHandler
 from django_slack_bolt.listener_runner import FastAckThreadListenerRunner
+from django_slack_bolt.testing import SlackTestClient, block_action, options, view_submission
 
-from .support import block_action_body, command_body, event_body, make_app, signature_headers
-
-FORM = "application/x-www-form-urlencoded"
-
-
-def _post(client, url: str, body: str, content_type: str = FORM):  # type: ignore[no-untyped-def]
-    return client.post(url, body, content_type=content_type, **signature_headers(body))
+from .support import SIGNING_SECRET, make_app
 
 
-def _both(serve, build: Callable[[], App]) -> dict[str, tuple[App, str]]:
+def _serve(serve, app: App, fast_ack: bool) -> SlackTestClient:  # type: ignore[no-untyped-def]
+    """Serve ``app`` through Django; the client signs and posts Slack requests to it."""
+    url = serve(SlackRequestHandler(app, fast_ack=fast_ack).handle)
+    return SlackTestClient(signing_secret=SIGNING_SECRET, events_path=url)
+
+
+def _both(serve, build: Callable[[], App]) -> dict[str, tuple[App, SlackTestClient]]:
     """The same app served twice: with our fast-ack runner and with Bolt's polling runner."""
     served = {}
     for name, fast_ack in (("fast", True), ("bolt", False)):
         app = build()
-        served[name] = (app, serve(SlackRequestHandler(app, fast_ack=fast_ack).handle))
+        served[name] = (app, _serve(serve, app, fast_ack))
     assert isinstance(served["fast"][0].listener_runner, FastAckThreadListenerRunner)
     assert not isinstance(served["bolt"][0].listener_runner, FastAckThreadListenerRunner)
     return served
@@ -41,24 +42,20 @@ def _summary(resp) -> tuple[int, bytes, str]:  # type: ignore[no-untyped-def]
     return resp.status_code, resp.content, resp.get("Content-Type", "")
 
 
-def test_command_ack_text(client, serve):
+def test_command_ack_text(serve):
     def build() -> App:
         app = make_app()
         app.command("/echo")(lambda ack, command: ack(f"echo: {command['text']}"))
         return app
 
     results = {
-        name: _summary(_post(client, url, command_body("/echo", "hi")))
-        for name, (_, url) in _both(serve, build).items()
+        name: _summary(slack.command("/echo", "hi")) for name, (_, slack) in _both(serve, build).items()
     }
     assert results["fast"] == results["bolt"]
     assert results["fast"][:2] == (200, b"echo: hi")
 
 
-def test_block_action_and_view_submission_and_options_bodies(client, serve):
-    import json
-    from urllib.parse import urlencode
-
+def test_block_action_and_view_submission_and_options_bodies(serve):
     def build() -> App:
         app = make_app()
         app.action("approve")(lambda ack: ack())
@@ -68,45 +65,21 @@ def test_block_action_and_view_submission_and_options_bodies(client, serve):
         )
         return app
 
-    view = urlencode(
-        {
-            "payload": json.dumps(
-                {
-                    "type": "view_submission",
-                    "team": {"id": "T111"},
-                    "user": {"id": "U111", "team_id": "T111"},
-                    "api_app_id": "A111",
-                    "view": {"id": "V1", "type": "modal", "callback_id": "form", "state": {"values": {}}},
-                }
-            )
-        }
-    )
-    options = urlencode(
-        {
-            "payload": json.dumps(
-                {
-                    "type": "block_suggestion",
-                    "team": {"id": "T111"},
-                    "user": {"id": "U111", "team_id": "T111"},
-                    "api_app_id": "A111",
-                    "action_id": "pick",
-                    "block_id": "b1",
-                    "value": "o",
-                }
-            )
-        }
-    )
+    action = block_action("approve", "yes", signing_secret=SIGNING_SECRET)
+    view = view_submission("form", signing_secret=SIGNING_SECRET)
+    suggestion = options("pick", "o", signing_secret=SIGNING_SECRET)
     served = _both(serve, build)
-    for body in (block_action_body("approve"), view, options):
-        results = {name: _summary(_post(client, url, body)) for name, (_, url) in served.items()}
-        assert results["fast"] == results["bolt"], body
+    for request in (action, view, suggestion):
+        results = {name: _summary(slack.send(request)) for name, (_, slack) in served.items()}
+        assert results["fast"] == results["bolt"], request.payload["type"]
         assert results["fast"][0] == 200
-    view_resp = _post(client, served["fast"][1], view)
+    fast = served["fast"][1]
+    view_resp = fast.send(view)
     assert view_resp.json() == {"response_action": "errors", "errors": {"b1": "too short"}}
-    assert _post(client, served["fast"][1], options).json()["options"][0]["value"] == "1"
+    assert fast.send(suggestion).json()["options"][0]["value"] == "1"
 
 
-def test_event_is_acknowledged_without_waiting_for_the_listener(client, serve):
+def test_event_is_acknowledged_without_waiting_for_the_listener(serve):
     release = threading.Event()
     finished = threading.Event()
 
@@ -120,17 +93,17 @@ def test_event_is_acknowledged_without_waiting_for_the_listener(client, serve):
 
         return app
 
-    for _, url in _both(serve, build).values():
+    for _, slack in _both(serve, build).values():
         release.clear()
         finished.clear()
-        resp = _post(client, url, event_body(), content_type="application/json")
+        resp = slack.app_mention("hello")
         assert (resp.status_code, resp.content) == (200, b"")
         assert not finished.is_set()  # answered while the listener is still running
         release.set()
         assert finished.wait(5)
 
 
-def test_listener_error_before_ack_is_a_500_from_the_error_handler(client, serve):
+def test_listener_error_before_ack_is_a_500_from_the_error_handler(serve):
     def build() -> App:
         app = make_app()
 
@@ -140,15 +113,12 @@ def test_listener_error_before_ack_is_a_500_from_the_error_handler(client, serve
 
         return app
 
-    results = {
-        name: _summary(_post(client, url, command_body("/boom")))
-        for name, (_, url) in _both(serve, build).items()
-    }
+    results = {name: _summary(slack.command("/boom")) for name, (_, slack) in _both(serve, build).items()}
     assert results["fast"] == results["bolt"]
     assert results["fast"][0] == 500
 
 
-def test_custom_error_handler_response_is_used(client, serve):
+def test_custom_error_handler_response_is_used(serve):
     def build() -> App:
         app = make_app()
 
@@ -163,15 +133,12 @@ def test_custom_error_handler_response_is_used(client, serve):
 
         return app
 
-    results = {
-        name: _summary(_post(client, url, command_body("/boom")))
-        for name, (_, url) in _both(serve, build).items()
-    }
+    results = {name: _summary(slack.command("/boom")) for name, (_, slack) in _both(serve, build).items()}
     assert results["fast"] == results["bolt"]
     assert results["fast"][:2] == (503, b"handled: listener failed")
 
 
-def test_error_after_ack_keeps_the_ack(client, serve):
+def test_error_after_ack_keeps_the_ack(serve):
     def build() -> App:
         app = make_app()
 
@@ -182,17 +149,14 @@ def test_error_after_ack_keeps_the_ack(client, serve):
 
         return app
 
-    results = {
-        name: _summary(_post(client, url, command_body("/half")))
-        for name, (_, url) in _both(serve, build).items()
-    }
+    results = {name: _summary(slack.command("/half")) for name, (_, slack) in _both(serve, build).items()}
     assert results["fast"][:2] == (200, b"accepted")
     # Bolt's error path clears ack.response after the ack; its polling loop answers 200 only if it looked
     # in between, otherwise it waits out ack_timeout and answers 404. Ours always keeps the first answer.
     assert results["bolt"] == results["fast"] or results["bolt"][0] == 404
 
 
-def test_listener_that_never_acks_times_out_with_bolts_warning(client, serve, caplog):
+def test_listener_that_never_acks_times_out_with_bolts_warning(serve, caplog):
     def build() -> App:
         app = make_app()
         app.command("/silent")(lambda body: None)
@@ -201,11 +165,11 @@ def test_listener_that_never_acks_times_out_with_bolts_warning(client, serve, ca
 
     served = _both(serve, build)
     results = {}
-    for name, (_, url) in served.items():
+    for name, (_, slack) in served.items():
         caplog.clear()
         with caplog.at_level(logging.WARNING):
             started = time.monotonic()
-            results[name] = _summary(_post(client, url, command_body("/silent")))
+            results[name] = _summary(slack.command("/silent"))
             elapsed = time.monotonic() - started
         assert "didn't call ack()" in caplog.text
         assert elapsed >= 0.3  # waited for ack_timeout before giving up
@@ -213,7 +177,7 @@ def test_listener_that_never_acks_times_out_with_bolts_warning(client, serve, ca
     assert results["fast"][0] == 404  # Bolt's answer once no listener acknowledged
 
 
-def test_lazy_listeners_run_after_the_ack(client, serve):
+def test_lazy_listeners_run_after_the_ack(serve):
     ran: dict[str, threading.Event] = {"fast": threading.Event(), "bolt": threading.Event()}
 
     def build_for(name: str) -> Callable[[], App]:
@@ -230,30 +194,29 @@ def test_lazy_listeners_run_after_the_ack(client, serve):
         return build
 
     for name, fast_ack in (("fast", True), ("bolt", False)):
-        app = build_for(name)()
-        url = serve(SlackRequestHandler(app, fast_ack=fast_ack).handle)
-        resp = _post(client, url, command_body("/later", "later"))
+        slack = _serve(serve, build_for(name)(), fast_ack)
+        resp = slack.command("/later", "later")
         assert (resp.status_code, resp.content) == (200, b"queued")
         assert ran[name].wait(5)
 
 
-def test_start_and_completion_handlers_run_for_each_listener(client, serve, caplog):
+def test_start_and_completion_handlers_run_for_each_listener(serve, caplog):
     def build() -> App:
         app = make_app()
         app.command("/echo")(lambda ack: ack("ok"))
         app.logger.setLevel(logging.DEBUG)
         return app
 
-    app, url = _both(serve, build)["fast"]
+    app, slack = _both(serve, build)["fast"]
     with caplog.at_level(logging.DEBUG):
-        assert _post(client, url, command_body("/echo")).status_code == 200
+        assert slack.command("/echo").status_code == 200
         app.listener_runner.listener_executor.shutdown(wait=True)
     assert "execution timing: listener-start" in caplog.text
     assert "execution timing: listener-completion" in caplog.text
 
 
 @pytest.mark.parametrize(("fast_ack", "expect_polling"), [(True, False), (False, True)])
-def test_waiting_for_ack_does_not_poll(client, serve, monkeypatch, fast_ack, expect_polling):
+def test_waiting_for_ack_does_not_poll(serve, monkeypatch, fast_ack, expect_polling):
     """Bolt's runner sleeps 10 ms at a time until ack(); ours wakes on the ack itself."""
     import slack_bolt.listener.thread_runner as bolt_thread_runner
 
@@ -272,15 +235,15 @@ def test_waiting_for_ack_does_not_poll(client, serve, monkeypatch, fast_ack, exp
         threading.Event().wait(0.05)  # the listener takes a moment before acknowledging
         ack("done")
 
-    url = serve(SlackRequestHandler(app, fast_ack=fast_ack).handle)
+    slack = _serve(serve, app, fast_ack)
     request_thread = threading.current_thread()
     monkeypatch.setattr(bolt_thread_runner.time, "sleep", counting_sleep)
-    resp = _post(client, url, command_body("/slowack"))
+    resp = slack.command("/slowack")
     assert (resp.status_code, resp.content) == (200, b"done")
     assert bool(sleeps) is expect_polling
 
 
-def test_middleware_response_wins_like_in_bolt(client, serve):
+def test_middleware_response_wins_like_in_bolt(serve):
     def build() -> App:
         app = make_app()
 
@@ -294,10 +257,7 @@ def test_middleware_response_wins_like_in_bolt(client, serve):
 
         return app
 
-    results = {
-        name: _summary(_post(client, url, command_body("/echo")))
-        for name, (_, url) in _both(serve, build).items()
-    }
+    results = {name: _summary(slack.command("/echo")) for name, (_, slack) in _both(serve, build).items()}
     assert results["fast"] == results["bolt"]
 
 

@@ -10,22 +10,20 @@ from http.cookies import SimpleCookie
 import pytest
 from django.db import connections
 from django.test import RequestFactory
-from slack_bolt import App, BoltResponse
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.django import handler as bolt_handler
 from slack_bolt.error import BoltError
 from slack_bolt.lazy_listener import ThreadLazyListenerRunner
 from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from slack_bolt.listener.listener_start_handler import ListenerStartHandler
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
-from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk.oauth.installation_store import FileInstallationStore
-from slack_sdk.oauth.state_store import FileOAuthStateStore
 
 import django_slack_bolt
 from django_slack_bolt import handler as ours
 from django_slack_bolt.listener_runner import FastAckThreadListenerRunner
+from django_slack_bolt.testing import slash_command
 
-from .support import SIGNING_SECRET, command_body, make_app, signature_headers
+from .support import SIGNING_SECRET, make_app, make_oauth_app
 
 
 def test_top_level_reexports_the_whole_adapter_api():
@@ -250,10 +248,7 @@ def test_lazy_runner_releases_connections_around_each_lazy_listener(caplog):
 
     app.command("/lazy")(ack=lambda ack: ack("ok"), lazy=[lazy])
     handler = ours.SlackRequestHandler(app)
-    body = command_body("/lazy")
-    req = RequestFactory().post(
-        "/slack/events", body, content_type="application/x-www-form-urlencoded", **signature_headers(body)
-    )
+    req = slash_command("/lazy", "hi", signing_secret=SIGNING_SECRET).post(RequestFactory(), "/slack/events")
     with caplog.at_level(logging.DEBUG):
         resp = handler.handle(req)
         assert done.wait(5)
@@ -263,21 +258,8 @@ def test_lazy_runner_releases_connections_around_each_lazy_listener(caplog):
     assert "execution timing: lazy-listener-completion" in caplog.text
 
 
-def _oauth_app(tmp_path) -> App:
-    return App(
-        signing_secret=SIGNING_SECRET,
-        oauth_settings=OAuthSettings(
-            client_id="111.222",
-            client_secret="secret",
-            scopes=["commands", "chat:write"],
-            installation_store=FileInstallationStore(base_dir=str(tmp_path / "installations")),
-            state_store=FileOAuthStateStore(expiration_seconds=600, base_dir=str(tmp_path / "states")),
-        ),
-    )
-
-
 def test_handle_routes_like_bolts_adapter(tmp_path):
-    app = _oauth_app(tmp_path)
+    app = make_oauth_app(tmp_path)
     handler = ours.SlackRequestHandler(app)
     factory = RequestFactory()
 
@@ -294,15 +276,8 @@ def test_handle_routes_like_bolts_adapter(tmp_path):
     assert handler.handle(factory.put("/slack/events")).status_code == 404
     assert handler.handle(factory.delete("/slack/install")).status_code == 404
 
-    body = command_body("/unknown")
-    posted = handler.handle(
-        factory.post(
-            "/slack/events",
-            body,
-            content_type="application/x-www-form-urlencoded",
-            **signature_headers(body, secret="not-the-secret"),
-        )
-    )
+    forged = slash_command("/unknown", "hi", signing_secret="not-the-secret")
+    posted = handler.handle(forged.post(factory, "/slack/events"))
     assert posted.status_code == 401
 
 

@@ -9,15 +9,12 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import clear_url_caches, reverse
 from slack_bolt import App
-from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk.oauth.installation_store import FileInstallationStore
-from slack_sdk.oauth.state_store import FileOAuthStateStore
 
+from django_slack_bolt import SlackRequestHandler
+from django_slack_bolt.testing import SlackTestClient, slash_command
 from django_slack_bolt.views import SlackEventsView
 
-from .support import SIGNING_SECRET, command_body, signature_headers
-
-FORM = "application/x-www-form-urlencoded"
+from .support import SIGNING_SECRET, make_app, make_oauth_app
 
 
 @pytest.fixture
@@ -28,8 +25,7 @@ def csrf_client() -> Client:
 
 @pytest.mark.parametrize("path", ["/slack/events", "/slack/events/"])
 def test_events_url_serves_with_and_without_trailing_slash_and_without_csrf_token(csrf_client, path):
-    body = command_body("/echo", "csrf")
-    resp = csrf_client.post(path, body, content_type=FORM, **signature_headers(body))
+    resp = slash_command("/echo", "csrf", signing_secret=SIGNING_SECRET).post(csrf_client, path)
     assert (resp.status_code, resp.content) == (200, b"echo: csrf")
 
 
@@ -57,8 +53,7 @@ def test_unknown_path_under_the_prefix_is_404(client):
 @pytest.mark.skipif(django.VERSION < (5, 1), reason="LoginRequiredMiddleware exists from Django 5.1")
 def test_views_are_exempt_from_login_required_middleware(client, settings):
     assert "django.contrib.auth.middleware.LoginRequiredMiddleware" in settings.MIDDLEWARE
-    body = command_body("/echo", "anon")
-    resp = client.post("/slack/events", body, content_type=FORM, **signature_headers(body))
+    resp = slash_command("/echo", "anon", signing_secret=SIGNING_SECRET).post(client, "/slack/events")
     assert resp.status_code == 200
     view = SlackEventsView.as_view()
     assert view.login_required is False  # type: ignore[attr-defined]
@@ -70,24 +65,10 @@ def test_views_are_exempt_from_login_required_middleware(client, settings):
 oauth_app: App | None = None
 
 
-def _build_oauth_app(tmp_path) -> App:
-    return App(
-        signing_secret=SIGNING_SECRET,
-        oauth_settings=OAuthSettings(
-            client_id="111.222",
-            client_secret="client-secret",
-            scopes=["commands", "chat:write"],
-            redirect_uri="https://example.com/slack/oauth_redirect",
-            installation_store=FileInstallationStore(base_dir=str(tmp_path / "installations")),
-            state_store=FileOAuthStateStore(expiration_seconds=600, base_dir=str(tmp_path / "states")),
-        ),
-    )
-
-
 @pytest.fixture
 def with_oauth_app(tmp_path):
     global oauth_app
-    oauth_app = _build_oauth_app(tmp_path)
+    oauth_app = make_oauth_app(tmp_path, redirect_uri="https://example.com/slack/oauth_redirect")
     import django_slack_bolt.urls as package_urls
 
     from . import oauth_urls
@@ -137,15 +118,10 @@ def test_wrong_method_on_oauth_pages_is_405(client, with_oauth_app, method, path
     assert resp["Allow"] == "GET"
 
 
-def test_events_view_can_serve_an_explicit_handler(client, serve):
-    from django_slack_bolt import SlackRequestHandler
-
-    from .support import make_app
-
+def test_events_view_can_serve_an_explicit_handler(serve):
     app = make_app()
     app.command("/own")(lambda ack: ack("own handler"))
     view = SlackEventsView.as_view(handler=SlackRequestHandler(app))
-    url = serve(view)
-    body = command_body("/own")
-    resp = client.post(url, body, content_type=FORM, **signature_headers(body))
+    slack = SlackTestClient(signing_secret=SIGNING_SECRET, events_path=serve(view))
+    resp = slack.command("/own")
     assert (resp.status_code, resp.content) == (200, b"own handler")
