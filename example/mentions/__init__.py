@@ -1,0 +1,1 @@
+"""A tiny Django app for the demo: the ORM model the Slack listeners write to."""
