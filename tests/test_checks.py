@@ -50,6 +50,16 @@ def test_e002_app_not_importable(path):
     )
 
 
+@override_settings(SLACK_BOLT={"APP": "tests.apps.broken_on_import.app"})
+def test_e002_app_module_raises_while_importing():
+    [message] = check_settings()
+    assert message.id == "django_slack_bolt.E002"
+    assert message.msg.startswith(
+        "settings.SLACK_BOLT[\"APP\"] = 'tests.apps.broken_on_import.app' cannot be imported: "
+        "importing it raised BoltError: "
+    )
+
+
 @override_settings(SLACK_BOLT={"APP": "tests.apps.check_targets.not_an_app"})
 def test_e003_not_a_bolt_app():
     assert check_settings() == [

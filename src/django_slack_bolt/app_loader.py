@@ -29,6 +29,12 @@ def load_app(dotted_path: object) -> App:
         raise SlackBoltImproperlyConfigured(
             f'settings.SLACK_BOLT["APP"] = {dotted_path!r} cannot be imported: {e}'
         ) from e
+    except Exception as e:
+        # The module exists but fails while it runs, e.g. Bolt refusing an App without a token.
+        raise SlackBoltImproperlyConfigured(
+            f'settings.SLACK_BOLT["APP"] = {dotted_path!r} cannot be imported: '
+            f"importing it raised {type(e).__name__}: {e}"
+        ) from e
     if not isinstance(app, App):
         raise SlackBoltImproperlyConfigured(
             f'settings.SLACK_BOLT["APP"] = {dotted_path!r} is a {type(app).__name__}, '

@@ -85,8 +85,7 @@ def _app_problems(dotted_path: object) -> list[CheckMessage]:
     try:
         app = load_app(dotted_path)
     except SlackBoltImproperlyConfigured as e:
-        cause = e.__cause__
-        if isinstance(cause, ImportError):
+        if e.__cause__ is not None:  # importing the module failed
             return [
                 Error(
                     str(e),

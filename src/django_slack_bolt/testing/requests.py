@@ -25,6 +25,7 @@ import dataclasses
 import itertools
 import json
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -198,9 +199,21 @@ def _json(
     return _build(json.dumps(payload), JSON_CONTENT_TYPE, signing_secret, timestamp)
 
 
+_last_ts_micros = 0
+_ts_lock = threading.Lock()
+
+
 def _now_ts() -> str:
-    """A message timestamp (``"1700000000.000123"``), unique within the process."""
-    return f"{int(time.time())}.{next(_counter) % 1_000_000:06d}"
+    """A message timestamp (``"1700000000.000123"``): the current time in microseconds, as Slack's.
+
+    Strictly increasing within the process; from the clock, so two processes do not hand out the same
+    run of values (an app that deduplicates on channel and ts would take the second for a retry).
+    """
+    global _last_ts_micros
+    with _ts_lock:
+        _last_ts_micros = max(time.time_ns() // 1000, _last_ts_micros + 1)
+        seconds, micros = divmod(_last_ts_micros, 1_000_000)
+    return f"{seconds}.{micros:06d}"
 
 
 def _trigger_id() -> str:
