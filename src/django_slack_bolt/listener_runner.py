@@ -30,11 +30,13 @@ class SignallingAck(Ack):
     """An :class:`~slack_bolt.context.ack.Ack` that wakes the request thread as soon as it is answered.
 
     Bolt sets ``ack.response`` both by calling ``ack()`` and, in its error path, by assigning to it;
-    a property catches both.
+    a property catches both. The event to wait on is only made when the request thread has to wait:
+    events are acknowledged before their listener starts, and need none.
     """
 
     def __init__(self, response: BoltResponse | None = None) -> None:
-        self._acknowledged = threading.Event()
+        self._lock = threading.Lock()
+        self._waiter: threading.Event | None = None
         self._response: BoltResponse | None = None
         self._first_response: BoltResponse | None = None
         super().__init__()  # type: ignore[no-untyped-call]
@@ -48,17 +50,26 @@ class SignallingAck(Ack):
     @response.setter
     def response(self, value: BoltResponse | None) -> None:
         self._response = value
-        if value is not None and not self._acknowledged.is_set():
+        if value is None or self._first_response is not None:
+            return
+        with self._lock:
+            if self._first_response is not None:
+                return
             self._first_response = value
-            self._acknowledged.set()
+            waiter = self._waiter
+        if waiter is not None:
+            waiter.set()
 
     def wait(self, timeout: float) -> BoltResponse | None:
         """Block until the listener acknowledges or ``timeout`` seconds pass; the response, if any.
 
         When Bolt's error path clears ``response`` after the listener had already acknowledged, the
-        first answer is what Slack gets, as it would be under Bolt's polling loop.
+        first answer is what Slack gets (Bolt's polling loop would answer it or nothing, by chance).
         """
-        if not self._acknowledged.wait(timeout=max(timeout, 0.0)):
+        with self._lock:
+            if self._first_response is None:
+                self._waiter = threading.Event()
+        if self._waiter is not None and not self._waiter.wait(timeout=max(timeout, 0.0)):
             return None
         return self._response if self._response is not None else self._first_response
 

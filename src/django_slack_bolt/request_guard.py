@@ -152,26 +152,37 @@ def _signature_is_valid(
 
 
 # Fields Bolt reads while building its context and matching listeners, with the JSON types it assumes.
-_OBJECT_OR_STRING_FIELDS: Final = ("team", "enterprise", "user", "channel", "container")
-_OBJECT_FIELDS: Final = ("event", "view", "message", "function_data", "bot_profile")
-_LIST_OF_OBJECTS_FIELDS: Final = ("authorizations", "actions")
-_STRING_FIELDS: Final = (
-    "type",
-    "command",
-    "callback_id",
-    "action_id",
-    "block_id",
-    "team_id",
-    "enterprise_id",
-    "user_id",
-    "channel_id",
-    "api_app_id",
-    "token",
-    "response_url",
-    "trigger_id",
-    "event_id",
-    "bot_access_token",
-)
+_STRING: Final = "a string"
+_OBJECT: Final = "an object"
+_OBJECT_OR_STRING: Final = "an object or a string"
+_LIST_OF_OBJECTS: Final = "a list of objects"
+_FIELD_TYPES: Final[Mapping[str, str]] = {
+    **dict.fromkeys(
+        (
+            "type",
+            "command",
+            "callback_id",
+            "action_id",
+            "block_id",
+            "team_id",
+            "enterprise_id",
+            "user_id",
+            "channel_id",
+            "api_app_id",
+            "token",
+            "response_url",
+            "trigger_id",
+            "event_id",
+            "bot_access_token",
+        ),
+        _STRING,
+    ),
+    **dict.fromkeys(("team", "enterprise", "user", "channel", "container"), _OBJECT_OR_STRING),
+    **dict.fromkeys(("event", "view", "message", "function_data", "bot_profile"), _OBJECT),
+    **dict.fromkeys(("authorizations", "actions"), _LIST_OF_OBJECTS),
+}
+# How deep into nested objects the types are checked; Bolt reads no deeper.
+_MAX_DEPTH: Final = 2
 
 
 class ParsedRequest(Protocol):
@@ -213,36 +224,35 @@ def parse_request(text: str, build: Callable[[str], RequestT]) -> RequestT | Rej
 
 def _object_problem(payload: Mapping[str, Any], *, depth: int) -> str | None:
     """The first field of ``payload`` (and of the objects in it) whose JSON type Bolt does not expect."""
-    for name in _STRING_FIELDS:
-        if name in payload and payload[name] is not None and not isinstance(payload[name], str):
+    for name, value in payload.items():
+        expected = _FIELD_TYPES.get(name)
+        if expected is None:
+            continue
+        nested: list[Any]
+        if expected is _STRING:
+            # Bolt treats a JSON null like a missing field.
+            if value is None or isinstance(value, str):
+                continue
             return f"field {name!r} must be a string"
-    for name in _OBJECT_OR_STRING_FIELDS:
-        value = payload.get(name)
-        if value is not None and not isinstance(value, (str, dict)):
-            return f"field {name!r} must be an object or a string"
-        if isinstance(value, dict) and depth < 2:
-            problem = _object_problem(value, depth=depth + 1)
-            if problem is not None:
-                return problem
-    for name in _OBJECT_FIELDS:
-        if name not in payload:
-            continue
-        value = payload[name]
-        # Bolt reads these as payload.get(name, {}).get(...): a JSON null breaks it as much as a number.
-        if not isinstance(value, dict):
-            return f"field {name!r} must be an object"
-        if isinstance(value, dict) and depth < 2:
-            problem = _object_problem(value, depth=depth + 1)
-            if problem is not None:
-                return problem
-    for name in _LIST_OF_OBJECTS_FIELDS:
-        value = payload.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            return f"field {name!r} must be a list of objects"
-        if depth < 2:
-            for item in value:
+        if expected is _OBJECT_OR_STRING:
+            if value is None or isinstance(value, str):
+                continue
+            if not isinstance(value, dict):
+                return f"field {name!r} must be an object or a string"
+            nested = [value]
+        elif expected is _OBJECT:
+            # Bolt reads these as payload.get(name, {}).get(...): a JSON null breaks it as much as a number.
+            if not isinstance(value, dict):
+                return f"field {name!r} must be an object"
+            nested = [value]
+        else:
+            if value is None:
+                continue
+            if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                return f"field {name!r} must be a list of objects"
+            nested = value
+        if depth < _MAX_DEPTH:
+            for item in nested:
                 problem = _object_problem(item, depth=depth + 1)
                 if problem is not None:
                     return problem

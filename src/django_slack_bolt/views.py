@@ -11,8 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth import decorators as auth_decorators
-from django.http import HttpRequest, HttpResponse
-from django.utils.decorators import method_decorator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -28,12 +27,18 @@ login_not_required: Callable[[Any], Any] = getattr(
 __all__ = ["SlackEventsView", "SlackInstallView", "SlackOAuthRedirectView", "SlackView"]
 
 
-@method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class SlackView(View):
     """Base view: serves ``handler`` (``as_view(handler=...)``), else the app of ``SLACK_BOLT["APP"]``."""
 
     handler: ClassVar[SlackRequestHandler | None] = None
     http_method_names: ClassVar[list[str]] = ["get"]  # type: ignore[misc]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
+        # Decorating the view function once, rather than dispatch() through method_decorator, keeps
+        # the per-request cost at zero: method_decorator re-applies its decorators on every call.
+        view: Callable[..., HttpResponseBase] = login_not_required(csrf_exempt(super().as_view(**initkwargs)))
+        return view
 
     def get_handler(self) -> SlackRequestHandler:
         return self.handler if self.handler is not None else get_configured_handler()
