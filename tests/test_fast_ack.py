@@ -7,6 +7,7 @@ polling one (``fast_ack=False``, the oracle), and both must answer the same.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -213,6 +214,39 @@ def test_start_and_completion_handlers_run_for_each_listener(serve, caplog):
         app.listener_runner.listener_executor.shutdown(wait=True)
     assert "execution timing: listener-start" in caplog.text
     assert "execution timing: listener-completion" in caplog.text
+
+
+def test_ack_is_answered_while_the_listener_keeps_the_cpu_busy(serve):
+    """After ack() the listener thread hands the GIL to the request thread, so Slack is answered at once.
+
+    With the interpreter's switch interval raised to 1 s, a listener thread that kept the GIL after
+    ack() would hold the request thread back for a whole second of its CPU-bound work.
+    """
+    stop = threading.Event()
+    app = make_app()
+
+    @app.command("/crunch")
+    def crunch(ack):  # type: ignore[no-untyped-def]
+        ack("working on it")
+        deadline = time.monotonic() + 5
+        while not stop.is_set() and time.monotonic() < deadline:
+            pass  # CPU-bound work that never releases the GIL by itself
+
+    app.command("/warm-up")(lambda ack: ack())
+    slack = _serve(serve, app, fast_ack=True)
+    slack.command("/warm-up")  # URL resolution and first-use imports, at the normal switch interval
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    try:
+        started = time.monotonic()
+        resp = slack.command("/crunch")
+        answered_after = time.monotonic() - started
+    finally:
+        stop.set()
+        sys.setswitchinterval(previous)
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    assert (resp.status_code, resp.content) == (200, b"working on it")
+    assert answered_after < 0.5
 
 
 @pytest.mark.parametrize(("fast_ack", "expect_polling"), [(True, False), (False, True)])

@@ -26,17 +26,45 @@ from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_name_for_callable
 
 
+# How long a listener thread that acknowledged waits for the request thread to take over (see _Handoff).
+_HANDOFF_TIMEOUT_SECONDS = 0.05
+
+
+class _Handoff:
+    """Passes control from the listener thread that calls ``ack()`` to the request thread waiting for it.
+
+    Setting an event is not enough: the listener thread keeps the GIL and usually has more to do after
+    ``ack()`` (the rest of the listener, the completion handler), so the request thread could only answer
+    Slack once the listener blocks or the interpreter's switch interval (5 ms) runs out. The listener
+    thread therefore blocks, releasing the GIL, until the request thread says it is running again.
+    """
+
+    def __init__(self) -> None:
+        self.acknowledged = threading.Event()
+        self.resumed = threading.Event()
+
+    def give(self) -> None:
+        self.acknowledged.set()
+        # Blocking here releases the GIL: the waiting request thread runs next.
+        self.resumed.wait(_HANDOFF_TIMEOUT_SECONDS)
+
+    def take(self, timeout: float) -> bool:
+        acknowledged = self.acknowledged.wait(timeout=max(timeout, 0.0))
+        self.resumed.set()  # also on a timeout: a late ack() must not wait for a request thread gone
+        return acknowledged
+
+
 class SignallingAck(Ack):
     """An :class:`~slack_bolt.context.ack.Ack` that wakes the request thread as soon as it is answered.
 
     Bolt sets ``ack.response`` both by calling ``ack()`` and, in its error path, by assigning to it;
-    a property catches both. The event to wait on is only made when the request thread has to wait:
-    events are acknowledged before their listener starts, and need none.
+    a property catches both. Waiting is only set up when the request thread has to wait: events are
+    acknowledged before their listener starts, and need none of it.
     """
 
     def __init__(self, response: BoltResponse | None = None) -> None:
         self._lock = threading.Lock()
-        self._waiter: threading.Event | None = None
+        self._handoff: _Handoff | None = None
         self._response: BoltResponse | None = None
         self._first_response: BoltResponse | None = None
         super().__init__()  # type: ignore[no-untyped-call]
@@ -56,9 +84,9 @@ class SignallingAck(Ack):
             if self._first_response is not None:
                 return
             self._first_response = value
-            waiter = self._waiter
-        if waiter is not None:
-            waiter.set()
+            handoff = self._handoff
+        if handoff is not None:
+            handoff.give()
 
     def wait(self, timeout: float) -> BoltResponse | None:
         """Block until the listener acknowledges or ``timeout`` seconds pass; the response, if any.
@@ -68,8 +96,8 @@ class SignallingAck(Ack):
         """
         with self._lock:
             if self._first_response is None:
-                self._waiter = threading.Event()
-        if self._waiter is not None and not self._waiter.wait(timeout=max(timeout, 0.0)):
+                self._handoff = _Handoff()
+        if self._handoff is not None and not self._handoff.take(timeout):
             return None
         return self._response if self._response is not None else self._first_response
 
