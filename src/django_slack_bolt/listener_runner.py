@@ -25,7 +25,6 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_name_for_callable
 
-
 # How long a listener thread that acknowledged waits for the request thread to take over (see _Handoff).
 _HANDOFF_TIMEOUT_SECONDS = 0.05
 
