@@ -12,9 +12,10 @@ switching is a one-line import change. On top of Bolt's adapter it
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from logging import Logger
 from threading import current_thread
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import close_old_connections
@@ -56,7 +57,9 @@ def to_bolt_request(req: HttpRequest) -> BoltRequest:
 
 
 def _build_bolt_request(req: HttpRequest, body: str) -> BoltRequest:
-    return BoltRequest(body=body, query=req.META.get("QUERY_STRING", ""), headers=dict(req.headers))
+    # Bolt normalizes the headers itself: hand it Django's mapping as it is, no copy.
+    headers = cast("dict[str, str | Sequence[str]]", req.headers)
+    return BoltRequest(body=body, query=req.META.get("QUERY_STRING", ""), headers=headers)
 
 
 def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:

@@ -54,6 +54,12 @@ class RequestGuard:
     max_body_size: int
     signing_secret: str | None = field(default=None, repr=False)
     answers_ssl_check: bool = False
+    verifier: SignatureVerifier | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.signing_secret:
+            # One verifier for every request; frozen, so set through object.__setattr__.
+            object.__setattr__(self, "verifier", SignatureVerifier(signing_secret=self.signing_secret))
 
     @classmethod
     def for_app(cls, app: App, *, max_body_size: int) -> RequestGuard:
@@ -93,7 +99,7 @@ class RequestGuard:
             self.signing_secret is not None
             and not is_ssl_check
             and not _signature_is_valid(
-                self.signing_secret,
+                self.verifier,
                 raw_body,
                 text,
                 header("X-Slack-Request-Timestamp"),
@@ -133,21 +139,26 @@ def _is_ssl_check(text: str, content_type: str | None) -> bool:
 
 
 def _signature_is_valid(
-    secret: str, raw_body: bytes, text: str | None, timestamp: str | None, signature: str | None
+    verifier: SignatureVerifier | None,
+    raw_body: bytes,
+    text: str | None,
+    timestamp: str | None,
+    signature: str | None,
 ) -> bool:
-    if not secret or not timestamp or not signature:
+    # No verifier: the app verifies with an empty secret, which nothing can match.
+    if verifier is None or not timestamp or not signature:
         return False
     # SignatureVerifier calls int() on the timestamp; anything but plain digits would raise there.
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         return False
     if text is not None:
-        return SignatureVerifier(signing_secret=secret).is_valid(text, timestamp, signature)
+        return verifier.is_valid(text, timestamp, signature)
     # A body that is not UTF-8 cannot be handed to SignatureVerifier (it decodes first), but Slack
     # signs bytes: check those, so a signed-but-malformed body is told apart from an unsigned one.
-    verifier = SignatureVerifier(signing_secret=secret)
     if abs(verifier.clock.now() - int(timestamp)) > _MAX_CLOCK_SKEW_SECONDS:
         return False
-    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw_body, hashlib.sha256)
+    secret = verifier.signing_secret.encode()
+    digest = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw_body, hashlib.sha256)
     return hmac.compare_digest(f"v0={digest.hexdigest()}", signature)
 
 
