@@ -284,3 +284,41 @@ def test_handle_routes_like_bolts_adapter(tmp_path):
 def test_handle_without_oauth_flow_answers_get_with_404():
     handler = ours.SlackRequestHandler(make_app())
     assert handler.handle(RequestFactory().get("/slack/install")).status_code == 404
+
+
+def test_bolt_does_not_verify_a_signature_the_guard_already_checked(monkeypatch):
+    from slack_sdk.signature import SignatureVerifier
+
+    checks: list[str] = []
+    real_is_valid = SignatureVerifier.is_valid
+
+    def counting_is_valid(self, body, timestamp, signature):  # type: ignore[no-untyped-def]
+        checks.append(timestamp)
+        return real_is_valid(self, body, timestamp, signature)
+
+    monkeypatch.setattr(SignatureVerifier, "is_valid", counting_is_valid)
+    app = make_app()
+    app.command("/echo")(lambda ack: ack("once"))
+    handler = ours.SlackRequestHandler(app)
+    resp = handler.handle(slash_command("/echo", signing_secret=SIGNING_SECRET).post(RequestFactory()))
+    assert (resp.status_code, resp.content) == (200, b"once")
+    assert len(checks) == 1
+
+
+def test_the_app_still_verifies_requests_dispatched_to_it_directly():
+    from slack_bolt.request import BoltRequest
+
+    app = make_app()
+    app.command("/echo")(lambda ack: ack("reached"))
+    ours.SlackRequestHandler(app)
+    unsigned = slash_command("/echo", signing_secret=None)
+    bolt_resp = app.dispatch(BoltRequest(body=unsigned.body, headers={"content-type": unsigned.content_type}))
+    assert bolt_resp.status == 401
+    forged = BoltRequest(
+        body=unsigned.body,
+        headers={"content-type": unsigned.content_type},
+        context={"django_slack_bolt_signature_verified": False},
+    )
+    assert app.dispatch(forged).status == 401
+    signed = slash_command("/echo", signing_secret=SIGNING_SECRET)
+    assert app.dispatch(BoltRequest(body=signed.body, headers=signed.headers)).status == 200

@@ -35,7 +35,13 @@ from slack_bolt.response import BoltResponse
 
 from . import conf
 from .listener_runner import FastAckThreadListenerRunner
-from .request_guard import Rejection, RequestGuard, parse_request
+from .request_guard import (
+    SIGNATURE_VERIFIED,
+    Rejection,
+    RequestGuard,
+    parse_request,
+    skip_repeated_verification,
+)
 
 __all__ = [
     "DjangoListenerCompletionHandler",
@@ -56,10 +62,15 @@ def to_bolt_request(req: HttpRequest) -> BoltRequest:
     return _build_bolt_request(req, raw_body.decode("utf-8") if raw_body else "")
 
 
-def _build_bolt_request(req: HttpRequest, body: str) -> BoltRequest:
+def _build_bolt_request(req: HttpRequest, body: str, *, signature_verified: bool = False) -> BoltRequest:
     # Bolt normalizes the headers itself: hand it Django's mapping as it is, no copy.
     headers = cast("dict[str, str | Sequence[str]]", req.headers)
-    return BoltRequest(body=body, query=req.META.get("QUERY_STRING", ""), headers=headers)
+    return BoltRequest(
+        body=body,
+        query=req.META.get("QUERY_STRING", ""),
+        headers=headers,
+        context={SIGNATURE_VERIFIED: True} if signature_verified else None,
+    )
 
 
 def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:
@@ -158,6 +169,8 @@ class SlackRequestHandler:
             )
         self.app = app
         self.guard = RequestGuard.for_app(app, max_body_size=conf.max_body_size())
+        # The guard checks every signature before Bolt sees the request; Bolt need not do it again.
+        skip_repeated_verification(app)
         use_fast_ack = conf.get_setting("FAST_ACK") if fast_ack is None else fast_ack
 
         if use_fast_ack and type(runner) is ThreadListenerRunner:
@@ -244,7 +257,10 @@ class SlackRequestHandler:
         outcome = self.guard.check(raw_body, req.headers.get, req.content_type)
         if isinstance(outcome, Rejection):
             return _rejected(req, outcome)
-        parsed = parse_request(outcome.text, lambda text: _build_bolt_request(req, text))
+        verified = outcome.signature_verified
+        parsed = parse_request(
+            outcome.text, lambda text: _build_bolt_request(req, text, signature_verified=verified)
+        )
         if isinstance(parsed, Rejection):
             return _rejected(req, parsed)
         return parsed

@@ -20,7 +20,9 @@ from typing import Any, Final, Protocol, TypeVar
 from slack_bolt import App
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.middleware.ssl_check import SslCheck
+from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import parse_body
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 logger = logging.getLogger("django_slack_bolt.request")
@@ -45,6 +47,8 @@ class GuardedBody:
     """A request body that passed the guard: its text, ready for ``BoltRequest``."""
 
     text: str
+    # Whether the guard checked its signature (not so for ssl_check pings or an app that does not verify).
+    signature_verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,39 @@ class RequestGuard:
             return Rejection(401, "invalid request")
         if text is None:
             return Rejection(400, "request body is not UTF-8")
-        return GuardedBody(text)
+        return GuardedBody(text, signature_verified=self.signing_secret is not None and not is_ssl_check)
+
+
+# Set in the context of a request whose signature the guard has checked; clients cannot reach the context.
+SIGNATURE_VERIFIED: Final = "django_slack_bolt_signature_verified"
+
+
+class PreverifiedRequestVerification(RequestVerification):
+    """Bolt's ``RequestVerification``, minus the second HMAC for requests the guard already verified.
+
+    Anything else (a request dispatched to the app by other code) is verified as Bolt would.
+    """
+
+    @classmethod
+    def replacing(cls, original: RequestVerification) -> PreverifiedRequestVerification:
+        return cls(signing_secret=original._signing_secret, base_logger=original.logger)
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        if req.context.get(SIGNATURE_VERIFIED) is True:
+            return next()
+        return super().process(req=req, resp=resp, next=next)
+
+
+def skip_repeated_verification(app: App) -> None:
+    """Let ``app`` trust the guard's signature check instead of repeating it for the same request."""
+    middleware = getattr(app, "_middleware_list", None)
+    if not isinstance(middleware, list):
+        return
+    for index, item in enumerate(middleware):
+        if type(item) is RequestVerification:
+            middleware[index] = PreverifiedRequestVerification.replacing(item)
 
 
 def request_verification_secret(app: App) -> str | None:
