@@ -1,0 +1,1 @@
+"""The benchmark's machinery: in-process timing, the gunicorn load run, statistics and the report."""
