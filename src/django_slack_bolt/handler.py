@@ -191,23 +191,17 @@ class SlackRequestHandler:
             app.logger.debug("App.process_before_response is set to True")
             return
 
-        start_handler = runner.listener_start_handler
-        if start_handler is not None and not isinstance(
-            start_handler, (DefaultListenerStartHandler, DjangoListenerStartHandler)
+        for kind, bolts_default, ours in (
+            ("start", DefaultListenerStartHandler, DjangoListenerStartHandler),
+            ("completion", DefaultListenerCompletionHandler, DjangoListenerCompletionHandler),
         ):
-            app.logger.info(_custom_handler_message("start", "DjangoListenerStartHandler"))
-        else:
-            runner.listener_start_handler = DjangoListenerStartHandler()
-            app.logger.debug("DjangoListenerStartHandler has been enabled")
-
-        completion_handler = runner.listener_completion_handler
-        if completion_handler is not None and not isinstance(
-            completion_handler, (DefaultListenerCompletionHandler, DjangoListenerCompletionHandler)
-        ):
-            app.logger.info(_custom_handler_message("completion", "DjangoListenerCompletionHandler"))
-        else:
-            runner.listener_completion_handler = DjangoListenerCompletionHandler()
-            app.logger.debug("DjangoListenerCompletionHandler has been enabled")
+            attribute = f"listener_{kind}_handler"
+            current = getattr(runner, attribute)
+            if current is not None and not isinstance(current, (bolts_default, ours)):
+                app.logger.info(_custom_handler_message(kind, ours.__name__))
+            else:
+                setattr(runner, attribute, ours())
+                app.logger.debug(f"{ours.__name__} has been enabled")
 
     def handle(self, req: HttpRequest) -> HttpResponse:
         """Route ``req`` the way Bolt's Django adapter does; anything not served is a 404."""
