@@ -125,3 +125,24 @@ def test_events_view_can_serve_an_explicit_handler(serve):
     slack = SlackTestClient(signing_secret=SIGNING_SECRET, events_path=serve(view))
     resp = slack.command("/own")
     assert (resp.status_code, resp.content) == (200, b"own handler")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "code=",
+        "code=x&state=",
+        "code=%ff%fe&state=%00",
+        "error=%ff",
+        "code=a&code=b&state=c&state=d",
+        "state=" + "x" * 5000,
+        "error=%3Cscript%3Ealert(1)%3C/script%3E",
+    ],
+)
+@pytest.mark.parametrize("path", ["/slack/install", "/slack/oauth_redirect"])
+def test_odd_oauth_queries_never_5xx_and_are_escaped(client, with_oauth_app, path, query):
+    client.cookies["slack-app-oauth-state"] = "../../not-a-state"
+    resp = client.get(f"{path}?{query}")
+    assert resp.status_code in (200, 400)
+    assert b"<script>alert(1)" not in resp.content
