@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from .slack_apps import ACTION_ID, COMMAND, SIGNING_SECRET
+from .slack_apps import ACTION_ID, COMMAND, SIGNING_SECRET, WORKING_COMMAND
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -31,7 +31,7 @@ class Scenario:
     expect_in_body: str = ""
 
 
-def _slash_command_body() -> str:
+def _slash_command_body(command: str = COMMAND) -> str:
     return urlencode(
         {
             "token": "verification-token",
@@ -41,7 +41,7 @@ def _slash_command_body() -> str:
             "channel_name": "general",
             "user_id": "U0ALICE",
             "user_name": "alice",
-            "command": COMMAND,
+            "command": command,
             "text": "hello",
             "api_app_id": "A0BENCH",
             "response_url": "https://hooks.slack.com/commands/T0BENCH/1/x",
@@ -100,6 +100,14 @@ def _block_action_body() -> str:
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("slash_command", "slash command", _slash_command_body(), FORM, True, "bench ok"),
+    Scenario(
+        "command_then_work",
+        "slash command, then 1 ms of work",
+        _slash_command_body(WORKING_COMMAND),
+        FORM,
+        True,
+        "bench ok",
+    ),
     Scenario("app_mention", "app_mention event", _app_mention_body(), JSON, False),
     Scenario("block_action", "block action", _block_action_body(), FORM, True),
 )

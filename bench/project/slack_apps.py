@@ -7,6 +7,7 @@ function: no request ever calls Slack's Web API.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -14,6 +15,9 @@ from slack_bolt.authorization import AuthorizeResult
 
 SIGNING_SECRET = "django-slack-bolt-bench-signing-secret"
 COMMAND = "/bench"
+# A command whose listener goes on working after ack(), as most real listeners do (building and posting
+# a message): about a millisecond of CPU in the listener thread.
+WORKING_COMMAND = "/bench-work"
 COMMAND_REPLY = "bench ok"
 ACTION_ID = "bench_button"
 
@@ -38,6 +42,12 @@ def build_app() -> App:
     @app.command(COMMAND)
     def bench_command(ack: Ack) -> None:
         ack(COMMAND_REPLY)
+
+    @app.command(WORKING_COMMAND)
+    def bench_working_command(ack: Ack) -> None:
+        ack(COMMAND_REPLY)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"line {i}"}} for i in range(1000)]
+        json.dumps({"channel": "C0BENCH", "blocks": blocks})
 
     @app.event("app_mention")
     def bench_mention() -> None:
