@@ -107,7 +107,10 @@ def test_e005_unknown_keys_are_rejected():
     assert check_settings() == [
         Error(
             "Unknown key(s) in settings.SLACK_BOLT: FASTACK, app.",
-            hint="Valid keys are: APP, FAST_ACK, MAX_BODY_SIZE.",
+            hint="Valid keys are: APP, APP_NAME, AUTHORIZATION_URL, AUTHORIZE_CACHE, "
+            "AUTHORIZE_CACHE_TIMEOUT, CLIENT_ID, CLIENT_SECRET, FAST_ACK, INSTALL_PATH, MAX_BODY_SIZE, "
+            "REDIRECT_URI, REDIRECT_URI_PATH, SCOPES, SIGNING_SECRET, STATE_EXPIRATION_SECONDS, "
+            "TOKEN_ENCRYPTION_KEYS, TOKEN_ROTATION_EXPIRATION_MINUTES, USER_SCOPES, WEB_API_URL.",
             id="django_slack_bolt.E005",
         )
     ]

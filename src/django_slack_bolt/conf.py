@@ -32,6 +32,35 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Largest request body handed to Bolt, in bytes; larger requests get 413 without being read.
     # None falls back to Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB by default).
     "MAX_BODY_SIZE": None,
+    # --- Multi-workspace apps: what django_slack_bolt.app_factory.build_app() reads. ---
+    # The app's signing secret; None falls back to the SLACK_SIGNING_SECRET environment variable.
+    "SIGNING_SECRET": None,
+    # The app's name on the install and callback pages; None says "the app".
+    "APP_NAME": None,
+    # OAuth client credentials; None falls back to SLACK_CLIENT_ID / SLACK_CLIENT_SECRET.
+    "CLIENT_ID": None,
+    "CLIENT_SECRET": None,
+    # Bot and user scopes requested by the install page.
+    "SCOPES": (),
+    "USER_SCOPES": (),
+    # Paths of the install page and the OAuth redirect URI, as Bolt's OAuthSettings takes them.
+    "INSTALL_PATH": "/slack/install",
+    "REDIRECT_URI_PATH": "/slack/oauth_redirect",
+    # The absolute redirect URI sent to Slack; None lets Slack use the app's configured one.
+    "REDIRECT_URI": None,
+    # Slack's authorize page and Web API base URL; None means Slack's own. Point them elsewhere for
+    # a gateway, or for django_slack_bolt.testing.FakeSlack in a demo or an end-to-end test.
+    "AUTHORIZATION_URL": None,
+    "WEB_API_URL": None,
+    # Seconds an OAuth state (the install page's CSRF token) stays usable.
+    "STATE_EXPIRATION_SECONDS": 600,
+    # Refresh rotating tokens this many minutes before they expire (Bolt's default).
+    "TOKEN_ROTATION_EXPIRATION_MINUTES": 120,
+    # Fernet keys for the tokens stored in the database: the first encrypts, all decrypt.
+    "TOKEN_ENCRYPTION_KEYS": (),
+    # The Django cache (alias) holding authorizations, and how long an entry lives, in seconds.
+    "AUTHORIZE_CACHE": "default",
+    "AUTHORIZE_CACHE_TIMEOUT": 300,
 }
 
 _FALLBACK_MAX_BODY_SIZE: Final = 2_621_440
@@ -88,7 +117,8 @@ def _clear_cache_on_change(*, setting: str, **kwargs: Any) -> None:
     if setting in (SETTING_NAME, "DATA_UPLOAD_MAX_MEMORY_SIZE"):
         get_settings.cache_clear()
         # The configured app is resolved from the settings, so it goes with them.
-        from .app_loader import get_configured_app, get_configured_handler
+        from .app_loader import get_configured_app, get_configured_async_handler, get_configured_handler
 
         get_configured_app.cache_clear()
         get_configured_handler.cache_clear()
+        get_configured_async_handler.cache_clear()

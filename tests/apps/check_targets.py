@@ -7,7 +7,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import FileInstallationStore
 from slack_sdk.oauth.state_store import FileOAuthStateStore
 
-from tests.support import authorize
+from tests.support import SIGNING_SECRET, authorize
 
 not_an_app = {"signing_secret": "x"}
 
@@ -37,3 +37,13 @@ oauth_elsewhere = App(
         ),
     ),
 )
+
+
+# An app keeping its installations in the ORM store: needs SLACK_BOLT["TOKEN_ENCRYPTION_KEYS"].
+def _orm_store_app() -> App:
+    from django_slack_bolt.installation_store import DjangoInstallationStore
+
+    return App(signing_secret=SIGNING_SECRET, installation_store=DjangoInstallationStore("111.222"))
+
+
+orm_store_app = _orm_store_app()

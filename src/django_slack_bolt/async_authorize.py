@@ -1,0 +1,72 @@
+"""``AsyncDjangoAuthorize``: :class:`~django_slack_bolt.authorize.DjangoAuthorize` for ``AsyncApp``.
+
+Apart from the sync module because Bolt's async side imports aiohttp (the ``async`` extra).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from . import authorization_cache
+from .authorize import DjangoAuthorize
+from .installation_store import DjangoInstallationStore
+
+__all__ = ["AsyncDjangoAuthorize"]
+
+
+class AsyncDjangoAuthorize(AsyncAuthorize):
+    """:class:`DjangoAuthorize` for ``AsyncApp``: the cache through Django's async cache API, the
+    database path (with its lock) through ``sync_to_async``, like Django's own async ORM."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.sync_authorize = DjangoAuthorize(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<AsyncDjangoAuthorize store={self.sync_authorize.installation_store!r}>"
+
+    @property
+    def installation_store(self) -> DjangoInstallationStore:
+        return self.sync_authorize.installation_store
+
+    @property
+    def token_rotation_expiration_minutes(self) -> int:
+        return self.sync_authorize.token_rotation_expiration_minutes
+
+    @token_rotation_expiration_minutes.setter
+    def token_rotation_expiration_minutes(self, minutes: int) -> None:
+        self.sync_authorize.token_rotation_expiration_minutes = minutes
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        sync = self.sync_authorize
+        cache_lookup: authorization_cache.Lookup | None = None
+        if sync._cacheable():
+            client_id, enterprise, lookup_team = sync._cache_key_parts(context, enterprise_id, team_id)
+            cache_lookup = await authorization_cache.alookup(
+                client_id, enterprise, lookup_team, user_id, sync.bot_only
+            )
+            if cache_lookup.result is not None:
+                return cache_lookup.result
+        return await sync_to_async(sync.authorize_from_database)(
+            context=context,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            actor=(actor_enterprise_id, actor_team_id, actor_user_id),
+            cache_lookup=cache_lookup,
+            client=context.client,
+        )

@@ -1,0 +1,143 @@
+"""Authorizations kept in Django's cache, encrypted, and invalidated per workspace.
+
+An entry is one :class:`~slack_bolt.authorization.AuthorizeResult` for one (workspace, user) pair.
+Each workspace has a *generation* key; an entry is valid only while the generation it was built
+under is current. Saving, deleting or rotating a workspace's installation writes a new generation,
+which invalidates every user's entry for that workspace at once, in every process sharing the cache.
+A lookup reads the entry and the generation in one ``get_many`` round trip.
+
+Entries hold tokens, so they are Fernet-encrypted with the token keys before they reach the cache
+(a Redis or memcached dump shows no token either).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+from django.core.cache import BaseCache, caches
+from slack_bolt.authorization import AuthorizeResult
+
+from . import conf
+from .encryption import get_fernet
+
+PREFIX: Final = "django_slack_bolt:authorize:"
+# AuthorizeResult keys kept in an entry (the rest are derived by AuthorizeResult itself).
+_RESULT_FIELDS: Final = (
+    "enterprise_id",
+    "team_id",
+    "team",
+    "url",
+    "bot_user_id",
+    "bot_id",
+    "bot_token",
+    "bot_scopes",
+    "user_id",
+    "user_token",
+    "user_scopes",
+)
+
+
+def _part(value: str | None) -> str:
+    return value if value else "-"
+
+
+def generation_key(client_id: str, enterprise_id: str | None, team_id: str | None) -> str:
+    return f"{PREFIX}gen:{_part(client_id)}:{_part(enterprise_id)}:{_part(team_id)}"
+
+
+def entry_key(
+    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
+) -> str:
+    kind = "bot" if bot_only else "u"
+    return f"{PREFIX}{kind}:{_part(client_id)}:{_part(enterprise_id)}:{_part(team_id)}:{_part(user_id)}"
+
+
+def get_cache() -> BaseCache:
+    return caches[conf.get_setting("AUTHORIZE_CACHE")]
+
+
+def invalidate(client_id: str, enterprise_id: str | None, team_id: str | None) -> None:
+    """Drop every cached authorization of the workspace (or org, ``team_id`` None)."""
+    get_cache().set(generation_key(client_id, enterprise_id, team_id), uuid.uuid4().hex, timeout=None)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the cache holds for one (workspace, user): ``result`` is None on a miss.
+
+    ``generation`` is the workspace's generation read with the entry: an entry built after this
+    lookup is stored under it, so an invalidation that happens in between is never lost.
+    """
+
+    result: AuthorizeResult | None
+    generation: str
+    entry_key: str
+    generation_key: str
+
+
+def lookup(
+    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
+) -> Lookup:
+    cache = get_cache()
+    gen_key = generation_key(client_id, enterprise_id, team_id)
+    key = entry_key(client_id, enterprise_id, team_id, user_id, bot_only)
+    found = cache.get_many([gen_key, key])
+    generation = found.get(gen_key)
+    if generation is None:
+        candidate = uuid.uuid4().hex
+        # add() keeps a generation another process wrote in the meantime; read back the winner.
+        generation = (
+            candidate if cache.add(gen_key, candidate, timeout=None) else cache.get(gen_key, candidate)
+        )
+        return Lookup(None, generation, key, gen_key)
+    return Lookup(_valid_entry(found.get(key), generation), generation, key, gen_key)
+
+
+async def alookup(
+    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
+) -> Lookup:
+    """:func:`lookup` through Django's async cache API."""
+    cache = get_cache()
+    gen_key = generation_key(client_id, enterprise_id, team_id)
+    key = entry_key(client_id, enterprise_id, team_id, user_id, bot_only)
+    found = await cache.aget_many([gen_key, key])
+    generation = found.get(gen_key)
+    if generation is None:
+        candidate = uuid.uuid4().hex
+        added = await cache.aadd(gen_key, candidate, timeout=None)
+        generation = candidate if added else await cache.aget(gen_key, candidate)
+        return Lookup(None, generation, key, gen_key)
+    return Lookup(_valid_entry(found.get(key), generation), generation, key, gen_key)
+
+
+def _valid_entry(entry: Any, generation: str) -> AuthorizeResult | None:
+    if not isinstance(entry, dict) or entry.get("generation") != generation:
+        return None
+    if entry.get("refresh_after") is not None and time.time() >= entry["refresh_after"]:
+        # A token is due for rotation: the database path refreshes it under a lock.
+        return None
+    return _decode(entry["sealed"])
+
+
+def store(found: Lookup, result: AuthorizeResult, *, refresh_after: float | None) -> None:
+    """Cache ``result`` under the generation ``found`` was read with."""
+    entry = {"generation": found.generation, "refresh_after": refresh_after, "sealed": _encode(result)}
+    get_cache().set(found.entry_key, entry, timeout=conf.get_setting("AUTHORIZE_CACHE_TIMEOUT"))
+
+
+def _encode(result: AuthorizeResult) -> str:
+    fields = {name: result.get(name) for name in _RESULT_FIELDS}
+    return get_fernet().encrypt(json.dumps(fields).encode("utf-8")).decode("ascii")
+
+
+def _decode(sealed: str) -> AuthorizeResult | None:
+    try:
+        fields: dict[str, Any] = json.loads(get_fernet().decrypt(sealed.encode("ascii")))
+    except Exception:
+        # A key was retired since: treat as a miss, the database path builds a new entry.
+        return None
+    return AuthorizeResult(**fields)

@@ -1,0 +1,90 @@
+"""A project served by gunicorn in test_authorize_shared_cache: settings, the app, and a store CLI.
+
+Settings come from tests.settings with the database file and the cache taken from the environment:
+``SHARED_DB`` (an SQLite file every process opens) and ``SHARED_CACHE`` (``redis://...`` for Django's
+Redis cache, ``locmem`` for a cache of each process's own).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from django.urls import include, path
+
+from tests.settings import *  # noqa: F403
+from tests.settings import DATABASES, SLACK_BOLT
+
+DATABASES = {
+    **DATABASES,
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("SHARED_DB", "")},
+}
+DATABASES.pop("postgres", None)
+_cache = os.environ.get("SHARED_CACHE", "locmem")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache}
+        if _cache.startswith("redis://")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+SLACK_BOLT = {**SLACK_BOLT, "APP": "tests.apps.shared_cache.app", "CLIENT_ID": "111.222"}
+ROOT_URLCONF = "tests.apps.shared_cache"
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from slack_bolt import App
+
+    from django_slack_bolt.authorize import DjangoAuthorize
+    from tests.apps.slack_app import SIGNING_SECRET
+
+    app = App(signing_secret=SIGNING_SECRET, authorize=DjangoAuthorize(client_id="111.222"))
+
+    @app.command("/whoami")
+    def whoami(ack, context):  # type: ignore[no-untyped-def]
+        ack(f"{os.getpid()} {context.bot_token}")
+
+    return app
+
+
+_app_instance = None
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    # The app is built on first use, once Django is set up (this module is the settings too).
+    global _app_instance
+    if name != "app":
+        raise AttributeError(name)
+    if _app_instance is None:
+        _app_instance = _app()
+    return _app_instance
+
+
+urlpatterns = [path("slack/", include("django_slack_bolt.urls"))]
+
+
+def save_installation(team_id: str, bot_token: str) -> None:
+    """``python -m tests.apps.shared_cache T1 xoxb-...``: what an OAuth callback in another process does."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from django_slack_bolt.installation_store import DjangoInstallationStore
+
+    DjangoInstallationStore("111.222").save(
+        Installation(
+            team_id=team_id,
+            user_id="U1",
+            bot_token=bot_token,
+            bot_id="B1",
+            bot_user_id="UB1",
+            installed_at=time.time(),
+        )
+    )
+
+
+if __name__ == "__main__":
+    import django
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.apps.shared_cache"
+    django.setup()
+    save_installation(sys.argv[1], sys.argv[2])

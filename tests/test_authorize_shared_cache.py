@@ -1,0 +1,144 @@
+"""Cached authorizations across worker processes: invalidation must reach every worker.
+
+Two gunicorn workers serve an app authorized by DjangoAuthorize; another process re-installs the
+workspace with a new bot token (as an OAuth callback served by a third worker would). With a cache
+the workers share (Redis), every worker answers with the new token at once. With a cache of each
+process's own (LocMemCache, the control) a worker keeps the token it cached: what check
+django_slack_bolt.W004 warns about.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from django_slack_bolt.testing import slash_command
+from tests.apps.slack_app import SIGNING_SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = "tests.apps.shared_cache"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    server = shutil.which("redis-server")
+    if server is None:
+        if IN_CI:
+            pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = _free_port()
+    process = subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _env(db: Path, cache: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": SETTINGS,
+        "SHARED_DB": str(db),
+        "SHARED_CACHE": cache,
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _save(env: dict[str, str], token: str) -> None:
+    subprocess.run([sys.executable, "-m", SETTINGS, "T1", token], env=env, check=True, cwd=ROOT)
+
+
+def _whoami(port: int) -> tuple[str, str]:
+    request = slash_command("/whoami", signing_secret=SIGNING_SECRET, team_id="T1", user_id="U1")
+    http = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=request.body.encode(),
+        headers={**request.headers, "Content-Type": request.content_type, "Connection": "close"},
+    )
+    with urllib.request.urlopen(http, timeout=10) as response:
+        pid, token = response.read().decode().split()
+    return pid, token
+
+
+def _answers_by_worker(port: int, workers: int = 2, attempts: int = 60) -> dict[str, set[str]]:
+    """Tokens each worker answered with, until every worker answered at least twice."""
+    seen: dict[str, list[str]] = {}
+    for _ in range(attempts):
+        pid, token = _whoami(port)
+        seen.setdefault(pid, []).append(token)
+        if len(seen) >= workers and all(len(tokens) >= 2 for tokens in seen.values()):
+            break
+    assert len(seen) == workers, f"requests reached {len(seen)} of {workers} workers"
+    return {pid: set(tokens) for pid, tokens in seen.items()}
+
+
+def _serve_and_reinstall(tmp_path: Path, cache: str) -> dict[str, set[str]]:
+    db = tmp_path / "shared.sqlite3"
+    env = _env(db, cache)
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT
+    )
+    _save(env, "xoxb-first")
+    port = _free_port()
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "django.core.wsgi:get_wsgi_application()",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "sync",
+            "--no-control-socket", "--log-level", "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        _wait_for_port(port, gunicorn)
+        before = _answers_by_worker(port)
+        assert all(tokens == {"xoxb-first"} for tokens in before.values()), before
+        _save(env, "xoxb-second")  # re-installed, from another process
+        return _answers_by_worker(port)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(20)
+
+
+def test_redis_cache_invalidation_reaches_every_worker(tmp_path: Path, redis_url: str) -> None:
+    after = _serve_and_reinstall(tmp_path, redis_url)
+    assert all(tokens == {"xoxb-second"} for tokens in after.values()), after
+
+
+def test_control_a_per_process_cache_keeps_the_old_token(tmp_path: Path) -> None:
+    after = _serve_and_reinstall(tmp_path, "locmem")
+    assert any("xoxb-first" in tokens for tokens in after.values()), after
