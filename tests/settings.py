@@ -15,9 +15,11 @@ USE_TZ = True
 ROOT_URLCONF = "tests.urls"
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.messages",
     "django_slack_bolt",
 ]
 
@@ -27,10 +29,27 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if django.VERSION >= (5, 1):
     # Every view needs a login unless exempted: proves the Slack views are exempt.
     MIDDLEWARE.append("django.contrib.auth.middleware.LoginRequiredMiddleware")
+
+# The OAuth pages are templates of the package (django_slack_bolt/templates), found through APP_DIRS.
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        # What the admin (tests/test_admin.py) needs.
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 
 DATABASES: dict[str, dict[str, Any]] = {
     "default": {
@@ -42,7 +61,9 @@ DATABASES: dict[str, dict[str, Any]] = {
     }
 }
 
-SLACK_BOLT = {"APP": "tests.apps.slack_app.app"}
+# A fixed Fernet key for the tests only; a project generates its own (see the README).
+TEST_TOKEN_KEY = "mtGJ2QAuAAL8zuHCTX66i0pqBRt0mrqvMJrmJGbw1Ws="
+SLACK_BOLT = {"APP": "tests.apps.slack_app.app", "TOKEN_ENCRYPTION_KEYS": [TEST_TOKEN_KEY]}
 
 LOGGING = {
     "version": 1,

@@ -15,11 +15,16 @@ Listeners usually run in background threads after ``ack()``; :meth:`FakeSlack.wa
 until the call arrives. Answers can be scripted (errors, rate limits) with :meth:`FakeSlack.respond`,
 and a ``latency`` simulates Slack's round trip. The server is threaded and handles many concurrent
 connections (HTTP/1.1 keep-alive included), so load tests can use it too.
+
+It also serves Slack's OAuth side (:mod:`~django_slack_bolt.testing.fake_oauth`): fake workspaces, the
+authorize page, ``oauth.v2.access`` with token rotation, and per-token ``auth.test`` / ``auth.revoke``,
+so an app's install flow runs offline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.parser
 import email.policy
 import http
@@ -38,6 +43,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
+from .fake_oauth import (
+    AUTHORIZE_METHOD,
+    AUTHORIZE_PATH,
+    DEFAULT_TOKEN_EXPIRES_IN,
+    FakeOAuthConfig,
+    FakeOAuthMixin,
+)
 from .requests import (
     DEFAULT_API_APP_ID,
     DEFAULT_BOT_ID,
@@ -50,7 +62,14 @@ if TYPE_CHECKING:
     from slack_bolt import App
     from slack_bolt.async_app import AsyncApp
 
-__all__ = ["RESPONSE_URL_METHOD", "AppPatch", "FakeSlack", "RecordedCall", "ResponseBody"]
+__all__ = [
+    "AUTHORIZE_METHOD",
+    "RESPONSE_URL_METHOD",
+    "AppPatch",
+    "FakeSlack",
+    "RecordedCall",
+    "ResponseBody",
+]
 
 logger = logging.getLogger("django_slack_bolt.testing")
 
@@ -65,7 +84,9 @@ _HOOKS_PREFIX: Final = "/hooks/"
 class RecordedCall:
     """One request the fake received.
 
-    ``method`` is the Web API method (``"chat.postMessage"``) or :data:`RESPONSE_URL_METHOD`;
+    ``method`` is the Web API method (``"chat.postMessage"``), :data:`RESPONSE_URL_METHOD` or
+    :data:`~django_slack_bolt.testing.fake_oauth.AUTHORIZE_METHOD` (a visit to the authorize page, whose
+    ``response`` holds the redirect's ``location`` and its ``code`` or ``error``, ``state`` and ``team``);
     ``params`` merges the query string, a form or multipart body and a JSON object body (JSON keeps its
     types; form values are strings, files are bytes); ``token`` comes from ``Authorization: Bearer``
     (or a ``token`` param). ``status`` and ``response`` are what the fake answered. A call is recorded
@@ -106,15 +127,19 @@ class _Script:
 class AppPatch:
     """Undoes :meth:`FakeSlack.point_app`: call it, call :meth:`restore`, or use it as a context manager."""
 
-    def __init__(self, client: Any, original_base_url: str) -> None:
-        self._client = client
-        self._original_base_url = original_base_url
+    def __init__(self) -> None:
+        self._changes: list[tuple[object, str, Any]] = []
         self._restored = False
 
+    def _set(self, target: object, attribute: str, value: Any) -> None:
+        self._changes.append((target, attribute, getattr(target, attribute)))
+        setattr(target, attribute, value)
+
     def restore(self) -> None:
-        """Give the app's client back its original ``base_url`` (idempotent)."""
+        """Give the pointed clients their ``base_url`` and the OAuth flow its authorize URL (idempotent)."""
         if not self._restored:
-            self._client.base_url = self._original_base_url
+            for target, attribute, original in reversed(self._changes):
+                setattr(target, attribute, original)
             self._restored = True
 
     def __call__(self) -> None:
@@ -127,11 +152,13 @@ class AppPatch:
         self.restore()
 
 
-class FakeSlack:
-    """A fake Slack Web API (and response-URL) server; see the module docstring.
+class FakeSlack(FakeOAuthMixin):
+    """A fake Slack Web API (and response-URL, and OAuth) server; see the module docstring.
 
     ``latency`` (seconds) delays every answer; the ids are what ``auth.test`` and the default answers
-    report. Start it with ``with FakeSlack() as fake:`` or :meth:`start` / :meth:`stop`.
+    report for tokens the fake did not issue. ``client_id`` ... ``strict_tokens`` configure the OAuth
+    side (:class:`~django_slack_bolt.testing.FakeOAuthConfig`). Start it with ``with FakeSlack() as
+    fake:`` or :meth:`start` / :meth:`stop`.
     """
 
     def __init__(
@@ -145,6 +172,12 @@ class FakeSlack:
         bot_user_id: str = DEFAULT_BOT_USER_ID,
         bot_id: str = DEFAULT_BOT_ID,
         api_app_id: str = DEFAULT_API_APP_ID,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uri: str | None = None,
+        token_rotation: bool = False,
+        token_expires_in: int = DEFAULT_TOKEN_EXPIRES_IN,
+        strict_tokens: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -163,6 +196,16 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._init_oauth(
+            FakeOAuthConfig(
+                client_id=client_id,
+                client_secret=client_secret,
+                redirect_uri=redirect_uri,
+                token_rotation=token_rotation,
+                token_expires_in=token_expires_in,
+                strict_tokens=strict_tokens,
+            )
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -235,16 +278,38 @@ class FakeSlack:
         return f"http://{self.host}:{self.port}{_HOOKS_PREFIX}{suffix.lstrip('/')}"
 
     def point_app(self, app: App | AsyncApp) -> AppPatch:
-        """Send ``app``'s Web API calls here; the returned :class:`AppPatch` undoes it.
+        """Send ``app``'s Web API calls and OAuth flow here; the returned :class:`AppPatch` undoes it.
 
-        ::
+        Points ``app.client``, and for an app with an OAuth flow also the flow's own client (which
+        calls ``oauth.v2.access``), its authorize URL (the install page links to :attr:`authorize_url`)
+        and the token rotator's client (which refreshes tokens)::
 
             with fake.point_app(app):
                 ...
         """
-        client = app.client
-        patch = AppPatch(client, client.base_url)
-        client.base_url = self.url
+        patch = AppPatch()
+        pointed: set[int] = set()
+
+        def point(client: Any) -> None:
+            if client is not None and id(client) not in pointed:
+                pointed.add(id(client))
+                patch._set(client, "base_url", self.url)
+
+        point(app.client)
+        oauth_flow = app.oauth_flow
+        authorizers: list[Any] = [
+            # Bolt keeps the authorize middleware private; its token rotator has a client of its own.
+            getattr(app, "_authorize", None),
+            getattr(app, "_async_authorize", None),
+        ]
+        if oauth_flow is not None:
+            point(oauth_flow.client)
+            settings = oauth_flow.settings
+            patch._set(settings, "authorization_url", self.authorize_url)
+            patch._set(settings.authorize_url_generator, "authorization_url", self.authorize_url)
+            authorizers.append(getattr(settings, "authorize", None))
+        for authorizer in authorizers:
+            point(getattr(getattr(authorizer, "token_rotator", None), "client", None))
         return patch
 
     # -- recorded calls ----------------------------------------------------------------------------
@@ -299,13 +364,17 @@ class FakeSlack:
                 self._changed.wait(remaining)
 
     def reset(self) -> None:
-        """Forget calls, scripted answers and latency changes (back to the constructor's ``latency``)."""
+        """Forget calls, scripted answers, latency changes, workspaces, codes and tokens.
+
+        Latency and the OAuth config go back to the constructor's.
+        """
         with self._changed:
             self._calls.clear()
             self._scripts.clear()
             self._standing.clear()
             self._method_latency.clear()
             self.latency = self._initial_latency
+        self._reset_oauth()
 
     def _summary(self) -> str:
         if not self._calls:
@@ -356,13 +425,24 @@ class FakeSlack:
     # -- serving (called from the server's threads) ------------------------------------------------
 
     def _answer(self, call: RecordedCall) -> tuple[RecordedCall, dict[str, str], float]:
+        if call.method == AUTHORIZE_METHOD:
+            status, headers, authorized = self._authorize_answer(call.params)
+            with self._changed:
+                latency = self._method_latency.get(call.method, self.latency)
+            return self._record(call, status, authorized), headers, latency
+        # Slack checks the token before anything else: a refused token uses up no scripted answer.
+        rejection = (
+            None if call.method == RESPONSE_URL_METHOD else self._token_rejection(call.method, call.token)
+        )
         with self._changed:
-            script = self._next_script(call.method)
+            script = None if rejection is not None else self._next_script(call.method)
             latency = self._method_latency.get(call.method, self.latency)
         status = script.status if script else 200
         headers = dict(script.headers) if script else {}
         body: Mapping[str, Any]
-        if script is not None and script.body is not None:
+        if rejection is not None:
+            body = rejection
+        elif script is not None and script.body is not None:
             body = script.body(call) if callable(script.body) else script.body
         elif status < 400:
             body = self._default_body(call)
@@ -370,21 +450,14 @@ class FakeSlack:
             body = {"ok": False, "error": _error_name(status)}
         if status == 429 and not any(name.lower() == "retry-after" for name in headers):
             headers["Retry-After"] = "1"
-        answered = RecordedCall(
-            method=call.method,
-            params=call.params,
-            token=call.token,
-            headers=call.headers,
-            path=call.path,
-            time=call.time,
-            status=status,
-            response=dict(body),
-            body=call.body,
-        )
+        return self._record(call, status, body), headers, latency
+
+    def _record(self, call: RecordedCall, status: int, body: Mapping[str, Any]) -> RecordedCall:
+        answered = dataclasses.replace(call, status=status, response=dict(body))
         with self._changed:
             self._calls.append(answered)
             self._changed.notify_all()
-        return answered, headers, latency
+        return answered
 
     def _next_script(self, method: str) -> _Script | None:
         queue = self._scripts.get(method)
@@ -403,6 +476,9 @@ class FakeSlack:
     def _default_body(self, call: RecordedCall) -> dict[str, Any]:
         if call.method == RESPONSE_URL_METHOD:
             return {"ok": True}
+        oauth = self._oauth_body(call.method, call.params, call.headers, call.token)
+        if oauth is not None:
+            return oauth
         builder = _DEFAULT_BODIES.get(call.method)
         return builder(self, call.params) if builder else {"ok": True}
 
@@ -598,6 +674,8 @@ class _Handler(BaseHTTPRequestHandler):
             method = split.path[len(_API_PREFIX) :]
         elif split.path.startswith(_HOOKS_PREFIX):
             method = RESPONSE_URL_METHOD
+        elif split.path.rstrip("/") == AUTHORIZE_PATH:
+            method = AUTHORIZE_METHOD
         else:
             self._send(404, {"ok": False, "error": "not_found"}, {})
             return
