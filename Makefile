@@ -27,10 +27,11 @@ NOX_STAMP := $(VENV)/.nox-installed
 DEMO_REQS := $(wildcard example/requirements.txt)
 BENCH_REQS := $(wildcard bench/requirements.txt)
 
-.PHONY: help demo test lint typecheck bench clean
+.PHONY: help demo demo-async test lint typecheck bench clean
 
 help:
 	@echo "make demo       run the demo (fake Slack -> gunicorn -> Django -> Bolt) and print its transcript"
+	@echo "make demo-async the same demo with the async app (fake Slack -> uvicorn -> Django -> AsyncApp)"
 	@echo "make test       lint, typecheck, package and the Python x Django test matrix (what CI runs)"
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make typecheck  mypy"
@@ -52,6 +53,11 @@ $(NOX_STAMP): $(BIN)/python Makefile
 demo: $(DEMO_STAMP)
 	@test -f example/run_demo.py || { echo "example/run_demo.py does not exist yet" >&2; exit 1; }
 	$(BIN)/python example/run_demo.py
+
+# uvicorn and aiohttp come from example/requirements.txt, which $(DEMO_STAMP) installs.
+demo-async: $(DEMO_STAMP)
+	@test -f example/run_demo.py || { echo "example/run_demo.py does not exist yet" >&2; exit 1; }
+	$(BIN)/python example/run_demo.py --async
 
 # The output ends with pytest's own summary line of every test session (CI reads them); the exit
 # status is nox's.

@@ -28,14 +28,17 @@ MYPY = ("mypy==2.4.1", "django-stubs==6.1.2")
 TEST_DEPS = (
     "pytest>=8",
     "pytest-django>=4.9",
+    "pytest-asyncio>=0.24",  # async def tests of the stores
     "hypothesis",
     "requests",
     "gunicorn",
     "uvicorn",
     "psycopg[binary]>=3.1",
+    "redis",  # Django's Redis cache backend: the authorization cache shared by workers
     "slack_bolt",  # the oracle: Bolt's own adapter lives in slack_bolt.adapter.django
+    "selenium",  # tests/test_browser.py drives Chromium (.ci/run installs it)
 )
-PACKAGE_EXTRAS = ".[postgres,pytest]"
+PACKAGE_EXTRAS = ".[postgres,pytest,async]"
 # Passed to the tests, so that the tests marked `postgres` run against that server.
 POSTGRES_ENV = "DJANGO_SLACK_BOLT_TEST_POSTGRES"
 

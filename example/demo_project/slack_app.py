@@ -1,9 +1,14 @@
-"""The Slack app: plain Bolt for Python, served by Django through django_slack_bolt.
+"""The Slack app: plain Bolt for Python listeners on a multi-workspace app, served by Django.
 
-``settings.SLACK_BOLT = {"APP": "demo_project.slack_app.app"}`` points the package at ``app`` below;
-``path("slack/", include("django_slack_bolt.urls"))`` serves it at ``/slack/events``. Listeners are
-ordinary Bolt listeners; they may use the ORM from Bolt's threads because django_slack_bolt closes
-each thread's stale database connections around every listener.
+``django_slack_bolt.build_app()`` makes the ``App`` from ``settings.SLACK_BOLT``: the "Add to Slack"
+page and the OAuth callback (``/slack/install``, ``/slack/oauth_redirect``), installations stored with the
+ORM (tokens encrypted), every request authorized with the token of the workspace it comes from (read from
+the installation, so no ``auth.test`` call per request), and the installation deleted when a workspace
+uninstalls the app. ``settings.SLACK_BOLT["APP"]`` points the package's URLs at ``app`` below.
+
+Listeners are ordinary Bolt listeners; ``say``, ``respond`` and ``client`` carry the right workspace's
+token by themselves. They may use the ORM from Bolt's threads because django_slack_bolt closes each
+thread's stale database connections around every listener.
 
 What it does:
 
@@ -17,36 +22,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from slack_bolt import Ack, App, BoltContext, Respond, Say
+from slack_bolt import Ack, BoltContext, Respond, Say
 
+from django_slack_bolt import build_app
 from mentions.models import Mention
 
 logger = logging.getLogger(__name__)
 
 WAVE_BACK_ACTION = "wave_back"
 
-
-def _required_setting(name: str) -> str:
-    value: str = getattr(settings, name)
-    if not value:
-        # Raised while Django loads the URLconf, so `manage.py check` and the first request both say it.
-        raise ImproperlyConfigured(f"Set the {name} environment variable (see example/README.md).")
-    return value
-
-
-app = App(
-    token=_required_setting("SLACK_BOT_TOKEN"),
-    signing_secret=_required_setting("SLACK_SIGNING_SECRET"),
-    # Importing this module (when Django loads the URLconf) must not call Slack. Bolt then checks the
-    # token with auth.test on the first request each process serves, and caches the answer.
-    token_verification_enabled=False,
-)
-# SLACK_API_URL can send the Web API calls elsewhere (the demo's fake Slack). Bolt builds each request's
-# client, and so say(), from app.client, base URL included. (Passing App(client=WebClient(base_url=...))
-# instead works too, but then Bolt warns "token will be unused" whenever SLACK_BOT_TOKEN is set.)
-app.client.base_url = settings.SLACK_API_URL
+# Importing this module (when Django loads the URLconf) calls nothing at Slack: a multi-workspace app has
+# no token of its own to check, only the installations in the database.
+app = build_app()
 
 
 # --- /hello: ack right away, do the slow part in a lazy listener ------------------------------------
@@ -104,17 +91,18 @@ def wave_back(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: R
 @app.event("app_mention")
 def reply_to_mention(event: dict[str, Any], context: BoltContext, say: Say) -> None:
     # Bolt has already acknowledged the event; this runs in one of its threads.
-    # Slack writes the mention as "<@BOT_USER_ID>"; keep only what was said to the bot.
+    # Slack writes the mention as "<@BOT_USER_ID>", the bot user of this workspace's installation;
+    # keep only what was said to the bot.
     text = event.get("text", "").replace(f"<@{context.bot_user_id}>", "").strip()
     mention, created = Mention.objects.get_or_create(
         channel=event["channel"],
         ts=event["ts"],
-        defaults={"user": event.get("user", ""), "text": text},
+        defaults={"team_id": context.team_id or "", "user": event.get("user", ""), "text": text},
     )
     if not created:
         logger.info("Ignoring a retry of an event already handled: %s", mention)
         return
-    count = Mention.objects.filter(channel=mention.channel).count()
+    count = Mention.objects.filter(team_id=mention.team_id, channel=mention.channel).count()
     say(
         text=f"Noted, <@{mention.user}>! That is mention #{count} in this channel.",
         # Reply in the mention's thread (or start one on it) rather than in the channel.

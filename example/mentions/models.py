@@ -6,8 +6,10 @@ from django.db import models
 
 
 class Mention(models.Model):
-    """One message that mentioned the bot."""
+    """One message that mentioned the bot, in one of the workspaces the app is installed in."""
 
+    # The workspace (Slack's team ID): the app serves every workspace that installed it.
+    team_id = models.CharField(max_length=32, blank=True, default="")
     channel = models.CharField(max_length=32)
     # Slack's message timestamp: together with the channel, the message's id.
     ts = models.CharField(max_length=32)
@@ -23,4 +25,4 @@ class Mention(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"<@{self.user}> in {self.channel} at {self.ts}"
+        return f"<@{self.user}> in {self.channel} ({self.team_id}) at {self.ts}"
