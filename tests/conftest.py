@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from django.http import HttpRequest, HttpResponse
 
-from .urls import REGISTERED_HANDLERS
+from .urls import REGISTERED_ASYNC_HANDLERS, REGISTERED_HANDLERS
 
 _keys = itertools.count()
 
@@ -25,3 +25,19 @@ def serve() -> Iterator[Callable[[Callable[[HttpRequest], HttpResponse]], str]]:
     yield register
     for key in keys:
         REGISTERED_HANDLERS.pop(key, None)
+
+
+@pytest.fixture
+def aserve() -> Iterator[Callable[[Callable[[HttpRequest], Awaitable[HttpResponse]]], str]]:
+    """Serve an async handler's ``handle`` from an async view of the test URLconf; returns the URL path."""
+    keys: list[str] = []
+
+    def register(handle: Callable[[HttpRequest], Awaitable[HttpResponse]]) -> str:
+        key = f"a{next(_keys)}"
+        REGISTERED_ASYNC_HANDLERS[key] = handle
+        keys.append(key)
+        return f"/registered-async/{key}/events"
+
+    yield register
+    for key in keys:
+        REGISTERED_ASYNC_HANDLERS.pop(key, None)

@@ -127,8 +127,8 @@ def start_install(client: Client) -> str:
     """Open the install page as the installer's browser; the state of its authorize URL."""
     resp = client.get("/slack/install")
     assert resp.status_code == 200
-    match = re.search(r'<a class="button" href="([^"]+)">Add to Slack</a>', resp.text)
-    assert match, resp.text
+    match = re.search(r'<a class="button" href="([^"]+)">Add to Slack</a>', resp.content.decode())
+    assert match, resp.content.decode()
     [state] = parse_qs(urlsplit(html.unescape(match.group(1))).query)["state"]
     return state
 
@@ -137,13 +137,13 @@ def assert_failure_page(resp: Any, status: int, words: str, reason: str) -> None
     assert resp.status_code == status
     assert resp["Content-Type"] == "text/html; charset=utf-8"
     assert resp["Cache-Control"] == "no-store"
-    assert words in resp.text
-    assert f"Error code: {reason}" in resp.text
-    assert '<a class="button" href="/slack/install">Try again</a>' in resp.text
+    assert words in resp.content.decode()
+    assert f"Error code: {reason}" in resp.content.decode()
+    assert '<a class="button" href="/slack/install">Try again</a>' in resp.content.decode()
     # The one-time state is spent whatever happened: the cookie is deleted, as Bolt's pages do.
     assert resp.cookies[STATE_COOKIE].value == "deleted"
-    assert SECRET_MARK not in resp.text
-    assert "Traceback" not in resp.text
+    assert SECRET_MARK not in resp.content.decode()
+    assert "Traceback" not in resp.content.decode()
 
 
 # --- install page ---------------------------------------------------------------------------------
@@ -159,13 +159,13 @@ def test_install_page_shows_the_button_with_the_authorize_url_and_sets_the_state
     assert resp.cookies[STATE_COOKIE]["httponly"] is True
     authorize_url = app.oauth_flow.settings.authorize_url_generator.generate(state=state)
     assert f"/oauth/v2/authorize?state={state}&client_id=111.222&scope=commands,chat:write" in authorize_url
-    assert f'<a class="button" href="{html.escape(authorize_url)}">Add to Slack</a>' in resp.text
-    assert f"<h1>Add {APP_NAME} to Slack</h1>" in resp.text
-    assert resp.text.startswith("<!DOCTYPE html>")
+    assert f'<a class="button" href="{html.escape(authorize_url)}">Add to Slack</a>' in resp.content.decode()
+    assert f"<h1>Add {APP_NAME} to Slack</h1>" in resp.content.decode()
+    assert resp.content.decode().startswith("<!DOCTYPE html>")
     # Offline: no external stylesheet, script or image (the only absolute URL is the button's).
-    assert "<script" not in resp.text
-    assert "<img" not in resp.text
-    assert re.findall(r'(?:href|src)="(https?:[^"]*)"', resp.text) == [html.escape(authorize_url)]
+    assert "<script" not in resp.content.decode()
+    assert "<img" not in resp.content.decode()
+    assert re.findall(r'(?:href|src)="(https?:[^"]*)"', resp.content.decode()) == [html.escape(authorize_url)]
 
 
 def test_install_page_without_an_app_name(client, tmp_path, serve_app):
@@ -174,8 +174,8 @@ def test_install_page_without_an_app_name(client, tmp_path, serve_app):
     )
     resp = client.get("/slack/install")
     assert resp.status_code == 200
-    assert "<h1>Add the app to Slack</h1>" in resp.text
-    assert "None" not in resp.text
+    assert "<h1>Add the app to Slack</h1>" in resp.content.decode()
+    assert "None" not in resp.content.decode()
 
 
 def test_a_project_template_overrides_the_package_one(client, app, tmp_path):
@@ -196,11 +196,11 @@ def test_a_project_template_overrides_the_package_one(client, app, tmp_path):
         install = client.get("/slack/install")
         failure = client.get("/slack/oauth_redirect?error=access_denied")
 
-    assert install.text.startswith(f"<p>Our own page for {APP_NAME}: ")
-    assert re.search(r'<a href="https?://[^"]+/oauth/v2/authorize\?state=', install.text)
-    assert failure.text == "<p>Own failure page: access_denied 200</p>"
+    assert install.content.decode().startswith(f"<p>Our own page for {APP_NAME}: ")
+    assert re.search(r'<a href="https?://[^"]+/oauth/v2/authorize\?state=', install.content.decode())
+    assert failure.content.decode() == "<p>Own failure page: access_denied 200</p>"
     # The templates not overridden still come from the package.
-    assert "Add to Slack" in client.get("/slack/install").text
+    assert "Add to Slack" in client.get("/slack/install").content.decode()
 
 
 def test_pages_render_even_when_no_template_engine_finds_them(client, app):
@@ -208,7 +208,7 @@ def test_pages_render_even_when_no_template_engine_finds_them(client, app):
     with override_settings(TEMPLATES=[]):
         resp = client.get("/slack/install")
     assert resp.status_code == 200
-    assert ">Add to Slack</a>" in resp.text
+    assert ">Add to Slack</a>" in resp.content.decode()
 
 
 # --- callback: failures ---------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_callback_without_the_state_cookie_asks_to_start_again_in_this_browser(c
     resp = client.get(f"/slack/oauth_redirect?code=abc&state={state}")
 
     assert_failure_page(resp, 400, "Start again in this browser", "invalid_browser")
-    assert "did not keep the cookie" in resp.text
+    assert "did not keep the cookie" in resp.content.decode()
 
 
 def test_callback_with_an_unknown_state_says_the_link_expired(client, app):
@@ -243,7 +243,7 @@ def test_callback_replayed_with_a_used_state_says_the_link_was_already_used(clie
 def test_callback_after_the_installer_cancelled(client, app):
     resp = client.get("/slack/oauth_redirect?error=access_denied&state=x")
     assert_failure_page(resp, 200, "Installation cancelled", "access_denied")
-    assert "cancelled in Slack" in resp.text
+    assert "cancelled in Slack" in resp.content.decode()
 
 
 def test_callback_without_a_code(client, app):
@@ -261,7 +261,7 @@ def test_slack_refusing_the_code_shows_a_readable_page_without_slacks_answer(cli
     resp = client.get(f"/slack/oauth_redirect?code=code-{SECRET_MARK}&state={state}")
 
     assert_failure_page(resp, 401, "Slack refused the installation", "invalid_code")
-    assert "invalid_grant_zq" not in resp.text
+    assert "invalid_grant_zq" not in resp.content.decode()
     assert fake_slack.last_call("oauth.v2.access").params["code"] == f"code-{SECRET_MARK}"
 
 
@@ -281,7 +281,7 @@ def test_a_failing_installation_store_shows_the_storage_error_page_and_logs_the_
         resp = client.get(f"/slack/oauth_redirect?code=abc&state={state}")
 
     assert_failure_page(resp, 500, "The installation could not be saved", "storage_error")
-    assert "database on fire" not in resp.text
+    assert "database on fire" not in resp.content.decode()
     # The operator learns what happened; the installer does not.
     [record] = [r for r in caplog.records if r.name == "django_slack_bolt.oauth"]
     assert record.levelno == logging.ERROR
@@ -299,10 +299,10 @@ def test_a_failing_installation_store_shows_the_storage_error_page_and_logs_the_
 def test_text_in_the_error_parameter_is_not_put_on_the_page(client, app, error):
     resp = client.get(f"/slack/oauth_redirect?error={error}&state=x")
     assert resp.status_code == 200
-    assert "The installation did not complete" in resp.text
-    assert "Error code" not in resp.text
+    assert "The installation did not complete" in resp.content.decode()
+    assert "Error code" not in resp.content.decode()
     for text in ("0800-SCAM", "<script>alert", "alert(1)", "x" * 100):
-        assert text not in resp.text
+        assert text not in resp.content.decode()
 
 
 def test_an_unknown_slack_error_code_gets_the_generic_message_and_its_code(client, app):
@@ -320,7 +320,7 @@ def test_odd_callback_queries_never_5xx(client, app, query):
     client.cookies[STATE_COOKIE] = "../../not-a-state"
     resp = client.get(f"/slack/oauth_redirect?{query}")
     assert resp.status_code in (200, 400, 401)
-    assert "Try again" in resp.text
+    assert "Try again" in resp.content.decode()
 
 
 # --- callback: success ----------------------------------------------------------------------------
@@ -335,14 +335,20 @@ def test_success_page_shows_the_workspace_and_opens_slack(client, app, fake_slac
     assert resp.status_code == 200
     assert resp["Cache-Control"] == "no-store"
     assert resp.cookies[STATE_COOKIE].value == "deleted"
-    assert f"<h1>{APP_NAME} is installed</h1>" in resp.text
-    assert "It was added to the Acme workspace." in resp.text
+    assert f"<h1>{APP_NAME} is installed</h1>" in resp.content.decode()
+    assert "It was added to the Acme workspace." in resp.content.decode()
     # Bolt's default target: the app in the Slack client, opened at once and by the button.
-    assert '<a class="button" href="slack://app?team=T0TEAM&amp;id=A0APP">Open Slack</a>' in resp.text
-    assert '<meta http-equiv="refresh" content="0; url=slack://app?team=T0TEAM&amp;id=A0APP">' in resp.text
-    assert 'href="https://app.slack.com/client/T0TEAM"' in resp.text
-    assert '<meta name="referrer" content="no-referrer">' in resp.text
-    assert SECRET_MARK not in resp.text  # no token of the installation
+    assert (
+        '<a class="button" href="slack://app?team=T0TEAM&amp;id=A0APP">Open Slack</a>'
+        in resp.content.decode()
+    )
+    assert (
+        '<meta http-equiv="refresh" content="0; url=slack://app?team=T0TEAM&amp;id=A0APP">'
+        in resp.content.decode()
+    )
+    assert 'href="https://app.slack.com/client/T0TEAM"' in resp.content.decode()
+    assert '<meta name="referrer" content="no-referrer">' in resp.content.decode()
+    assert SECRET_MARK not in resp.content.decode()  # no token of the installation
     saved = app.oauth_flow.settings.installation_store.find_installation(enterprise_id=None, team_id="T0TEAM")
     assert saved is not None
     assert saved.bot_token == f"xoxb-{SECRET_MARK}"
@@ -358,8 +364,11 @@ def test_success_page_escapes_the_team_name(client, app, fake_slack):
     resp = client.get(f"/slack/oauth_redirect?code=abc&state={state}")
 
     assert resp.status_code == 200
-    assert "It was added to the &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co workspace." in resp.text
-    assert "<script>" not in resp.text
+    assert (
+        "It was added to the &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co workspace."
+        in resp.content.decode()
+    )
+    assert "<script>" not in resp.content.decode()
 
 
 def test_success_page_of_an_org_wide_install_links_to_the_organizations_app_page(client, app, fake_slack):
@@ -377,10 +386,10 @@ def test_success_page_of_an_org_wide_install_links_to_the_organizations_app_page
     resp = client.get(f"/slack/oauth_redirect?code=abc&state={state}")
 
     assert resp.status_code == 200
-    assert "It was added to the Acme Group organization." in resp.text
+    assert "It was added to the Acme Group organization." in resp.content.decode()
     target = "https://acme.enterprise.slack.com/manage/organization/apps/profile/A0APP/workspaces/add"
-    assert f'<a class="button" href="{target}">' in resp.text
-    assert "app.slack.com/client" not in resp.text
+    assert f'<a class="button" href="{target}">' in resp.content.decode()
+    assert "app.slack.com/client" not in resp.content.decode()
 
 
 def test_success_url_of_the_settings_is_where_the_page_sends_the_installer(
@@ -392,8 +401,8 @@ def test_success_url_of_the_settings_is_where_the_page_sends_the_installer(
 
     resp = client.get(f"/slack/oauth_redirect?code=abc&state={state}")
 
-    assert 'content="0; url=https://example.com/welcome?from=slack"' in resp.text
-    assert 'href="https://example.com/welcome?from=slack"' in resp.text
+    assert 'content="0; url=https://example.com/welcome?from=slack"' in resp.content.decode()
+    assert 'href="https://example.com/welcome?from=slack"' in resp.content.decode()
 
 
 def test_an_enterprise_url_that_is_not_https_never_becomes_a_link(tmp_path):

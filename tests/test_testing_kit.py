@@ -753,7 +753,10 @@ def test_plugin_loads_without_django_settings(
         """,
     )
 
-    result = pytester.runpytest_subprocess("-p", "no:django", "-p", "no:cacheprovider", "-W", "error", "-q")
+    # Other pytest plugins of this environment (pytest-asyncio wants an ini option) stay out.
+    result = pytester.runpytest_subprocess(
+        "-p", "no:django", "-p", "no:asyncio", "-p", "no:cacheprovider", "-W", "error", "-q"
+    )
 
     result.assert_outcomes(passed=3)
 

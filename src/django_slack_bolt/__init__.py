@@ -11,6 +11,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .app_factory import build_app, build_async_app
+    from .async_authorize import AsyncDjangoAuthorize
+    from .async_handler import AsyncSlackRequestHandler
+    from .async_listener_runner import FastAckAsyncioListenerRunner
+    from .authorize import DjangoAuthorize
     from .exceptions import DjangoSlackBoltError, SlackBoltImproperlyConfigured
     from .handler import (
         DjangoListenerCompletionHandler,
@@ -21,18 +26,28 @@ if TYPE_CHECKING:
         to_bolt_request,
         to_django_response,
     )
+    from .installation_store import DjangoInstallationStore
     from .listener_runner import FastAckThreadListenerRunner
+    from .state_store import DjangoOAuthStateStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncDjangoAuthorize",
+    "AsyncSlackRequestHandler",
+    "DjangoAuthorize",
+    "DjangoInstallationStore",
     "DjangoListenerCompletionHandler",
     "DjangoListenerStartHandler",
+    "DjangoOAuthStateStore",
     "DjangoSlackBoltError",
     "DjangoThreadLazyListenerRunner",
+    "FastAckAsyncioListenerRunner",
     "FastAckThreadListenerRunner",
     "SlackBoltImproperlyConfigured",
     "SlackRequestHandler",
+    "build_app",
+    "build_async_app",
     "release_thread_local_connections",
     "to_bolt_request",
     "to_django_response",
@@ -44,6 +59,16 @@ _MODULES = {
     "DjangoSlackBoltError": ".exceptions",
     "SlackBoltImproperlyConfigured": ".exceptions",
     "FastAckThreadListenerRunner": ".listener_runner",
+    # Bolt's async side needs aiohttp: imported only when asked for.
+    "AsyncSlackRequestHandler": ".async_handler",
+    "FastAckAsyncioListenerRunner": ".async_listener_runner",
+    # Multi-workspace apps (the stores need the app registry: imported after django.setup()).
+    "DjangoInstallationStore": ".installation_store",
+    "DjangoOAuthStateStore": ".state_store",
+    "DjangoAuthorize": ".authorize",
+    "AsyncDjangoAuthorize": ".async_authorize",
+    "build_app": ".app_factory",
+    "build_async_app": ".app_factory",
 }
 
 

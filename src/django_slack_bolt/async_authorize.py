@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import connections
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -19,6 +20,18 @@ from .installation_store import DjangoInstallationStore
 __all__ = ["AsyncDjangoAuthorize"]
 
 
+def _release_connections() -> None:
+    """Close this thread's connections, unless a transaction (a test's) holds one.
+
+    Under ASGI, Django runs a request's sync ORM work in a thread of the request's own, which ends
+    with the request: a connection kept open there for ``CONN_MAX_AGE`` is reused by nobody and stays
+    open until the garbage collector finds it.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 class AsyncDjangoAuthorize(AsyncAuthorize):
     """:class:`DjangoAuthorize` for ``AsyncApp``: the cache through Django's async cache API, the
     database path (with its lock) through ``sync_to_async``, like Django's own async ORM."""
@@ -28,6 +41,12 @@ class AsyncDjangoAuthorize(AsyncAuthorize):
 
     def __repr__(self) -> str:
         return f"<AsyncDjangoAuthorize store={self.sync_authorize.installation_store!r}>"
+
+    def _authorize_from_database(self, **kwargs: Any) -> AuthorizeResult | None:
+        try:
+            return self.sync_authorize.authorize_from_database(**kwargs)
+        finally:
+            _release_connections()
 
     @property
     def installation_store(self) -> DjangoInstallationStore:
@@ -61,7 +80,7 @@ class AsyncDjangoAuthorize(AsyncAuthorize):
             )
             if cache_lookup.result is not None:
                 return cache_lookup.result
-        return await sync_to_async(sync.authorize_from_database)(
+        return await sync_to_async(self._authorize_from_database)(
             context=context,
             enterprise_id=enterprise_id,
             team_id=team_id,

@@ -6,7 +6,7 @@ Every check has a stable ID (``django_slack_bolt.E001`` ...) and a hint; the REA
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
@@ -17,7 +17,10 @@ from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from .app_loader import load_app
 from .conf import DEFAULTS, SETTING_NAME, unknown_keys
 from .exceptions import SlackBoltImproperlyConfigured
-from .request_guard import request_verification_secret
+from .request_guard import is_async_app, request_verification_secret
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
 
 SETTINGS_EXAMPLE = 'SLACK_BOLT = {"APP": "myproject.slack.app"}'
 
@@ -104,7 +107,7 @@ def _app_problems(dotted_path: object) -> list[CheckMessage]:
     return _served_app_problems(app)
 
 
-def _served_app_problems(app: App) -> list[CheckMessage]:
+def _served_app_problems(app: App | AsyncApp) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     secret = request_verification_secret(app)
     if secret == "":
@@ -124,7 +127,7 @@ def _served_app_problems(app: App) -> list[CheckMessage]:
                 id="django_slack_bolt.W001",
             )
         )
-    if not isinstance(app.listener_runner, ThreadListenerRunner):
+    if isinstance(app, App) and not isinstance(app.listener_runner, ThreadListenerRunner):
         messages.append(
             Error(
                 "The Slack app's listener_runner is not a slack_bolt ThreadListenerRunner.",
@@ -136,7 +139,7 @@ def _served_app_problems(app: App) -> list[CheckMessage]:
     return messages
 
 
-def _oauth_path_problems(app: App) -> list[CheckMessage]:
+def _oauth_path_problems(app: App | AsyncApp) -> list[CheckMessage]:
     oauth_flow = app.oauth_flow
     if oauth_flow is None:
         return []
@@ -160,3 +163,178 @@ def _oauth_path_problems(app: App) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+@register()
+def check_async_app_served_under_asgi(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """An ``AsyncApp`` in a project that does not say it is served under ASGI (``ASGI_APPLICATION``).
+
+    Under a WSGI server Django runs each async view in an event loop of its own, closed once the
+    response is made: listeners still running after ``ack()`` and lazy listeners are cancelled there.
+    Nothing at check time tells which server will run the project, so the rule is the setting that
+    ASGI servers' Django integrations read; projects served by ``uvicorn myproject.asgi:application``
+    set it to say so. The converse (an ``App`` under ASGI) needs no check: Django runs sync views in a
+    thread of their own per request, and Bolt's listener threads work as under WSGI.
+    """
+    user_settings = getattr(settings, SETTING_NAME, None)
+    if not isinstance(user_settings, Mapping):
+        return []  # django_slack_bolt.E005
+    try:
+        app = load_app(user_settings.get("APP"))
+    except SlackBoltImproperlyConfigured:
+        return []  # django_slack_bolt.E001-E003
+    if not is_async_app(app) or getattr(settings, "ASGI_APPLICATION", None):
+        return []
+    wsgi_application = getattr(settings, "WSGI_APPLICATION", None)
+    served = f"WSGI_APPLICATION = {wsgi_application!r}" if wsgi_application else "no WSGI_APPLICATION either"
+    return [
+        Warning(
+            "The Slack app is an AsyncApp, but settings.ASGI_APPLICATION is not set "
+            f"({served}): under a WSGI server each request's event loop is closed with its response, "
+            "cancelling listeners that are still running after ack() and lazy listeners.",
+            hint="Serve the project with an ASGI server (e.g. uvicorn myproject.asgi:application) and set "
+            'ASGI_APPLICATION = "myproject.asgi.application" to say so; under WSGI, use a slack_bolt.App.',
+            id="django_slack_bolt.W003",
+        )
+    ]
+
+
+@register()
+def check_token_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``TOKEN_ENCRYPTION_KEYS``: required once the ORM stores keep tokens, and valid when set.
+
+    The stores are in use when ``SLACK_BOLT`` configures OAuth (``CLIENT_ID``) or the configured app
+    keeps its installations in a :class:`~django_slack_bolt.installation_store.DjangoInstallationStore`.
+    """
+    from .encryption import GENERATE_HINT, key_problems
+    from .installation_store import DjangoInstallationStore
+
+    user_settings = getattr(settings, SETTING_NAME, None)
+    if not isinstance(user_settings, Mapping):
+        return []  # django_slack_bolt.E005
+    keys = user_settings.get("TOKEN_ENCRYPTION_KEYS")
+    if not keys:
+        needed = bool(user_settings.get("CLIENT_ID"))
+        if not needed:
+            try:
+                app = load_app(user_settings.get("APP"))
+            except SlackBoltImproperlyConfigured:
+                app = None  # django_slack_bolt.E001-E003
+            needed = app is not None and isinstance(app.installation_store, DjangoInstallationStore)
+        if not needed:
+            return []
+    problem = key_problems(keys)
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint=f'{GENERATE_HINT}, and set SLACK_BOLT["TOKEN_ENCRYPTION_KEYS"] = [that key] '
+            "(read it from the environment; never commit it).",
+            id="django_slack_bolt.E008",
+        )
+    ]
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+@register()
+def check_multi_workspace_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The values of the keys :func:`django_slack_bolt.app_factory.build_app` reads."""
+    from django.core.cache import caches
+    from django.core.cache.backends.base import InvalidCacheBackendError
+
+    user_settings = getattr(settings, SETTING_NAME, None)
+    if not isinstance(user_settings, Mapping):
+        return []  # django_slack_bolt.E005
+    problems: list[tuple[str, str]] = []
+    for key in ("SCOPES", "USER_SCOPES"):
+        scopes = user_settings.get(key, ())
+        if (
+            isinstance(scopes, str)
+            or not isinstance(scopes, (list, tuple))
+            or not all(isinstance(scope, str) for scope in scopes)
+        ):
+            problems.append(("must be a list of scope names, e.g. ['chat:write']", key))
+    for key in ("STATE_EXPIRATION_SECONDS", "TOKEN_ROTATION_EXPIRATION_MINUTES"):
+        if key in user_settings and not _is_positive_int(user_settings[key]):
+            problems.append(("must be a positive whole number", key))
+    timeout = user_settings.get("AUTHORIZE_CACHE_TIMEOUT", 300)
+    if timeout is not None and not _is_positive_int(timeout):
+        problems.append(
+            (
+                "must be a positive number of seconds, or None to keep entries until invalidated",
+                "AUTHORIZE_CACHE_TIMEOUT",
+            )
+        )
+    for key in ("INSTALL_PATH", "REDIRECT_URI_PATH"):
+        path = user_settings.get(key, "/")
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append(("must be a path starting with /", key))
+    for key in (
+        "APP_NAME",
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "SIGNING_SECRET",
+        "REDIRECT_URI",
+        "AUTHORIZATION_URL",
+        "WEB_API_URL",
+    ):
+        if user_settings.get(key) is not None and not isinstance(user_settings[key], str):
+            problems.append(("must be a string (or None)", key))
+    messages: list[CheckMessage] = [
+        Error(
+            f'settings.{SETTING_NAME}["{key}"] {what}.',
+            hint=f"Leave {key} out to use the default.",
+            id="django_slack_bolt.E007",
+        )
+        for what, key in problems
+    ]
+    alias = user_settings.get("AUTHORIZE_CACHE", "default")
+    try:
+        caches[alias]
+    except (InvalidCacheBackendError, TypeError):
+        messages.append(
+            Error(
+                f'settings.{SETTING_NAME}["AUTHORIZE_CACHE"] = {alias!r} is not a cache in settings.CACHES.',
+                hint="Name one of settings.CACHES; in production, a cache every worker shares (Redis).",
+                id="django_slack_bolt.E009",
+            )
+        )
+    return messages
+
+
+@register()
+def check_authorize_cache_is_shared(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Cached authorizations in a cache of each process's own, while the ORM stores are in use.
+
+    Saving, deleting or rotating an installation invalidates the cached authorizations in the cache
+    it writes to; other worker processes with their own LocMemCache keep serving what they cached
+    (until AUTHORIZE_CACHE_TIMEOUT), revoked tokens included.
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.base import InvalidCacheBackendError
+    from django.core.cache.backends.locmem import LocMemCache
+
+    user_settings = getattr(settings, SETTING_NAME, None)
+    if not isinstance(user_settings, Mapping) or not user_settings.get("CLIENT_ID"):
+        return []
+    alias = user_settings.get("AUTHORIZE_CACHE", "default")
+    try:
+        cache = caches[alias]
+    except (InvalidCacheBackendError, TypeError):
+        return []  # django_slack_bolt.E009
+    if not isinstance(cache, LocMemCache):
+        return []
+    return [
+        Warning(
+            f"Authorizations are cached in {alias!r}, a LocMemCache: each worker process has its own, "
+            "so a re-install, uninstall or token rotation handled by one worker is not seen by the "
+            f'others until their entries expire (SLACK_BOLT["AUTHORIZE_CACHE_TIMEOUT"]).',
+            hint='Point SLACK_BOLT["AUTHORIZE_CACHE"] at a cache every worker shares (Redis, Memcached or '
+            "the database cache), or ignore this when a single process serves the app.",
+            id="django_slack_bolt.W004",
+        )
+    ]

@@ -7,6 +7,10 @@ switching is a one-line import change. On top of Bolt's adapter it
   (:class:`~django_slack_bolt.listener_runner.FastAckThreadListenerRunner`);
 * checks size and signature before the body is parsed, so bad input is a 4xx rather than a 500;
 * validates the app before changing it, and keeps each cookie's own ``Secure`` and ``HttpOnly`` flags.
+
+The conversion core (Django request to Bolt request through the guard, Bolt response to Django
+response, and the routing) is module-level and shared with
+:class:`~django_slack_bolt.async_handler.AsyncSlackRequestHandler`: only dispatching differs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from logging import Logger
 from threading import current_thread
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import close_old_connections
@@ -39,9 +43,16 @@ from .request_guard import (
     SIGNATURE_VERIFIED,
     Rejection,
     RequestGuard,
+    is_async_app,
     parse_request,
     skip_repeated_verification,
 )
+
+if TYPE_CHECKING:
+    # Only for annotations: importing Bolt's async side needs aiohttp, which sync projects may not have.
+    from slack_bolt.oauth import OAuthFlow
+    from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+    from slack_bolt.request.async_request import AsyncBoltRequest
 
 __all__ = [
     "DjangoListenerCompletionHandler",
@@ -56,21 +67,84 @@ __all__ = [
 logger = logging.getLogger("django_slack_bolt.request")
 
 
+# --- the conversion core: shared by the sync and the async handler -------------------------------
+
+# BoltRequest or AsyncBoltRequest: Bolt's two request classes take the same arguments.
+RequestT = TypeVar("RequestT", "BoltRequest", "AsyncBoltRequest")
+
+
 def to_bolt_request(req: HttpRequest) -> BoltRequest:
     """Convert a Django request to a :class:`BoltRequest` (body as UTF-8 text, query, headers)."""
     raw_body: bytes = req.body
-    return _build_bolt_request(req, raw_body.decode("utf-8") if raw_body else "")
+    return build_bolt_request(req, raw_body.decode("utf-8") if raw_body else "", BoltRequest)
 
 
-def _build_bolt_request(req: HttpRequest, body: str, *, signature_verified: bool = False) -> BoltRequest:
+def build_bolt_request(
+    req: HttpRequest, body: str, request_class: type[RequestT], *, signature_verified: bool = False
+) -> RequestT:
+    """``request_class`` (``BoltRequest`` or ``AsyncBoltRequest``) for ``req`` with ``body`` as its text.
+
+    ``signature_verified`` marks a request whose signature the guard has checked, in its context.
+    """
     # Bolt normalizes the headers itself: hand it Django's mapping as it is, no copy.
     headers = cast("dict[str, str | Sequence[str]]", req.headers)
-    return BoltRequest(
+    return request_class(
         body=body,
         query=req.META.get("QUERY_STRING", ""),
         headers=headers,
         context={SIGNATURE_VERIFIED: True} if signature_verified else None,
     )
+
+
+def read_request(
+    req: HttpRequest, guard: RequestGuard, request_class: type[RequestT]
+) -> RequestT | HttpResponse:
+    """The Bolt request for ``req`` if it passes ``guard``, else the 4xx response that refuses it.
+
+    Size first (from ``Content-Length``, before the body is read), then the signature, then the body's
+    shape: Bolt only ever sees a request that is signed (when the app verifies) and well formed.
+    """
+    rejection = guard.check_size(req.META.get("CONTENT_LENGTH"))
+    if rejection is not None:
+        return _rejected(req, rejection)
+    try:
+        raw_body = req.body
+    except RequestDataTooBig:
+        return _rejected(req, Rejection(413, "request body too large"))
+    except RawPostDataException:
+        return _rejected(req, Rejection(400, "request body was already read"))
+    outcome = guard.check(raw_body, req.headers.get, req.content_type)
+    if isinstance(outcome, Rejection):
+        return _rejected(req, outcome)
+    verified = outcome.signature_verified
+    parsed = parse_request(
+        outcome.text,
+        lambda text: build_bolt_request(req, text, request_class, signature_verified=verified),
+    )
+    if isinstance(parsed, Rejection):
+        return _rejected(req, parsed)
+    return parsed
+
+
+Route = Literal["install", "oauth_redirect", "dispatch"]
+
+
+def route(req: HttpRequest, oauth_flow: OAuthFlow | AsyncOAuthFlow | None) -> Route | None:
+    """Where Bolt's Django adapter sends ``req``: GET on the OAuth flow's install path or redirect URI
+    path, POST to the app; ``None`` for anything else (a 404)."""
+    if req.method == "POST":
+        return "dispatch"
+    if req.method == "GET" and oauth_flow is not None:
+        if req.path == oauth_flow.install_path:
+            return "install"
+        if req.path == oauth_flow.redirect_uri_path:
+            return "oauth_redirect"
+    return None
+
+
+def not_found() -> HttpResponse:
+    """The answer to a request neither handler serves, as Bolt's adapter gives it."""
+    return HttpResponse(status=404, content=b"Not Found")
 
 
 def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:
@@ -94,6 +168,15 @@ def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:
                 samesite=morsel.get("samesite") or None,
             )
     return resp
+
+
+def _rejected(req: HttpRequest, rejection: Rejection) -> HttpResponse:
+    # A client's mistake: one INFO line, never a traceback.
+    logger.info("Refused Slack request to %s with %s: %s", req.path, rejection.status, rejection.reason)
+    return HttpResponse(rejection.json_body(), status=rejection.status, content_type="application/json")
+
+
+# --- the sync handler ------------------------------------------------------------------------------
 
 
 def release_thread_local_connections(logger: Logger, execution_timing: str) -> None:
@@ -160,8 +243,13 @@ class SlackRequestHandler:
     """
 
     def __init__(self, app: App, *, fast_ack: bool | None = None) -> None:
-        runner = app.listener_runner
         # Validate before touching the app, so a refused app is left exactly as it was.
+        if is_async_app(app):
+            raise BoltError(
+                f"SlackRequestHandler serves a slack_bolt.App, not a {type(app).__name__}: "
+                "serve an AsyncApp with django_slack_bolt.AsyncSlackRequestHandler."
+            )
+        runner = app.listener_runner
         if not isinstance(runner, ThreadListenerRunner):
             raise BoltError(
                 "Custom listener_runners are not compatible with this Django adapter: "
@@ -205,16 +293,14 @@ class SlackRequestHandler:
 
     def handle(self, req: HttpRequest) -> HttpResponse:
         """Route ``req`` the way Bolt's Django adapter does; anything not served is a 404."""
-        if req.method == "GET":
-            oauth_flow = self.app.oauth_flow
-            if oauth_flow is not None:
-                if req.path == oauth_flow.install_path:
-                    return self.install(req)
-                if req.path == oauth_flow.redirect_uri_path:
-                    return self.oauth_redirect(req)
-        elif req.method == "POST":
+        target = route(req, self.app.oauth_flow)
+        if target == "dispatch":
             return self.dispatch(req)
-        return HttpResponse(status=404, content=b"Not Found")
+        if target == "install":
+            return self.install(req)
+        if target == "oauth_redirect":
+            return self.oauth_redirect(req)
+        return not_found()
 
     def dispatch(self, req: HttpRequest) -> HttpResponse:
         """Check ``req`` (size, signature, body) and hand it to the app; a rejected one never reaches it."""
@@ -227,40 +313,16 @@ class SlackRequestHandler:
         """The app's OAuth install page (404 when the app has no OAuth flow)."""
         oauth_flow = self.app.oauth_flow
         if oauth_flow is None:
-            return HttpResponse(status=404, content=b"Not Found")
-        return to_django_response(oauth_flow.handle_installation(_build_bolt_request(req, "")))
+            return not_found()
+        return to_django_response(oauth_flow.handle_installation(build_bolt_request(req, "", BoltRequest)))
 
     def oauth_redirect(self, req: HttpRequest) -> HttpResponse:
         """The app's OAuth callback (404 when the app has no OAuth flow)."""
         oauth_flow = self.app.oauth_flow
         if oauth_flow is None:
-            return HttpResponse(status=404, content=b"Not Found")
-        return to_django_response(oauth_flow.handle_callback(_build_bolt_request(req, "")))
+            return not_found()
+        return to_django_response(oauth_flow.handle_callback(build_bolt_request(req, "", BoltRequest)))
 
     def read_request(self, req: HttpRequest) -> BoltRequest | HttpResponse:
         """The :class:`BoltRequest` for ``req``, or the 4xx response that refuses it."""
-        rejection = self.guard.check_size(req.META.get("CONTENT_LENGTH"))
-        if rejection is not None:
-            return _rejected(req, rejection)
-        try:
-            raw_body = req.body
-        except RequestDataTooBig:
-            return _rejected(req, Rejection(413, "request body too large"))
-        except RawPostDataException:
-            return _rejected(req, Rejection(400, "request body was already read"))
-        outcome = self.guard.check(raw_body, req.headers.get, req.content_type)
-        if isinstance(outcome, Rejection):
-            return _rejected(req, outcome)
-        verified = outcome.signature_verified
-        parsed = parse_request(
-            outcome.text, lambda text: _build_bolt_request(req, text, signature_verified=verified)
-        )
-        if isinstance(parsed, Rejection):
-            return _rejected(req, parsed)
-        return parsed
-
-
-def _rejected(req: HttpRequest, rejection: Rejection) -> HttpResponse:
-    # A client's mistake: one INFO line, never a traceback.
-    logger.info("Refused Slack request to %s with %s: %s", req.path, rejection.status, rejection.reason)
-    return HttpResponse(rejection.json_body(), status=rejection.status, content_type="application/json")
+        return read_request(req, self.guard, BoltRequest)

@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import json
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeGuard, TypeVar
 
 from slack_bolt import App
 from slack_bolt.middleware.request_verification import RequestVerification
@@ -24,6 +25,10 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+if TYPE_CHECKING:
+    # Only for annotations: importing Bolt's async side needs aiohttp, which sync projects may not have.
+    from slack_bolt.async_app import AsyncApp
 
 logger = logging.getLogger("django_slack_bolt.request")
 
@@ -66,8 +71,12 @@ class RequestGuard:
             object.__setattr__(self, "verifier", SignatureVerifier(signing_secret=self.signing_secret))
 
     @classmethod
-    def for_app(cls, app: App, *, max_body_size: int) -> RequestGuard:
-        """A guard that verifies signatures exactly when ``app`` does (Bolt's ``RequestVerification``)."""
+    def for_app(cls, app: App | AsyncApp, *, max_body_size: int) -> RequestGuard:
+        """A guard that verifies signatures exactly when ``app`` does (Bolt's ``RequestVerification``).
+
+        ``app`` is an ``App`` or an ``AsyncApp``: their built-in ``AsyncRequestVerification`` and
+        ``AsyncSslCheck`` subclass the sync middleware, and read the same settings.
+        """
         return cls(
             max_body_size=max_body_size,
             signing_secret=request_verification_secret(app),
@@ -140,15 +149,34 @@ class PreverifiedRequestVerification(RequestVerification):
 
 def skip_repeated_verification(app: App) -> None:
     """Let ``app`` trust the guard's signature check instead of repeating it for the same request."""
-    middleware = getattr(app, "_middleware_list", None)
-    if not isinstance(middleware, list):
+    replace_middleware(app, RequestVerification, PreverifiedRequestVerification.replacing)
+
+
+MiddlewareT = TypeVar("MiddlewareT")
+
+
+def replace_middleware(
+    app: App | AsyncApp, original: type[MiddlewareT], replacement: Callable[[MiddlewareT], object]
+) -> None:
+    """Swap each built-in middleware of exactly the type ``original`` in ``app`` for ``replacement(it)``."""
+    middleware = _live_middleware_list(app)
+    if middleware is None:
         return
     for index, item in enumerate(middleware):
-        if type(item) is RequestVerification:
-            middleware[index] = PreverifiedRequestVerification.replacing(item)
+        if type(item) is original:
+            middleware[index] = replacement(item)
 
 
-def request_verification_secret(app: App) -> str | None:
+def is_async_app(obj: object) -> TypeGuard[AsyncApp]:
+    """Whether ``obj`` is a Bolt ``AsyncApp``, without importing Bolt's async side (it needs aiohttp).
+
+    An ``AsyncApp`` can only exist once its module has been imported.
+    """
+    module = sys.modules.get("slack_bolt.app.async_app")
+    return module is not None and isinstance(obj, module.AsyncApp)
+
+
+def request_verification_secret(app: App | AsyncApp) -> str | None:
     """The signing secret of ``app`` when it verifies requests, else ``None``."""
     for middleware in _middleware_of(app):
         if isinstance(middleware, RequestVerification):
@@ -157,10 +185,19 @@ def request_verification_secret(app: App) -> str | None:
     return None
 
 
-def _middleware_of(app: App) -> list[object]:
-    # Bolt does not expose its middleware list; its built-in middleware is only ever added by App itself.
-    middleware = getattr(app, "_middleware_list", [])
-    return list(middleware) if isinstance(middleware, list) else []
+def _middleware_of(app: App | AsyncApp) -> list[object]:
+    middleware = _live_middleware_list(app)
+    return list(middleware) if middleware is not None else []
+
+
+def _live_middleware_list(app: App | AsyncApp) -> list[object] | None:
+    # Bolt does not expose its middleware list; its built-in middleware is only ever added by the app
+    # itself. App keeps it in _middleware_list, AsyncApp in _async_middleware_list.
+    for attribute in ("_middleware_list", "_async_middleware_list"):
+        middleware = getattr(app, attribute, None)
+        if isinstance(middleware, list):
+            return middleware
+    return None
 
 
 def _is_ssl_check(text: str, content_type: str | None) -> bool:

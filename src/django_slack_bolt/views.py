@@ -3,20 +3,27 @@
 Each view is csrf-exempt (Slack cannot send a CSRF token; requests are authenticated by their
 signature instead), exempt from ``LoginRequiredMiddleware`` on Django 5.1+, and allows only the
 methods it serves: anything else is a 405 with an ``Allow`` header.
+
+``SlackEventsView``, ``SlackInstallView`` and ``SlackOAuthRedirectView`` serve a ``slack_bolt.App``;
+their ``Async`` counterparts are async views serving a ``slack_bolt.async_app.AsyncApp`` (under ASGI).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from asgiref.sync import markcoroutinefunction
 from django.contrib.auth import decorators as auth_decorators
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .app_loader import get_configured_handler
+from .app_loader import get_configured_async_handler, get_configured_handler
 from .handler import SlackRequestHandler
+
+if TYPE_CHECKING:
+    from .async_handler import AsyncSlackRequestHandler
 
 # Django 5.1+ has LoginRequiredMiddleware; Slack cannot log in, so the views opt out of it.
 login_not_required: Callable[[Any], Any] = getattr(
@@ -24,7 +31,29 @@ login_not_required: Callable[[Any], Any] = getattr(
 )
 
 
-__all__ = ["SlackEventsView", "SlackInstallView", "SlackOAuthRedirectView", "SlackView"]
+__all__ = [
+    "AsyncSlackEventsView",
+    "AsyncSlackInstallView",
+    "AsyncSlackOAuthRedirectView",
+    "AsyncSlackView",
+    "SlackEventsView",
+    "SlackInstallView",
+    "SlackOAuthRedirectView",
+    "SlackView",
+]
+
+
+def _exempt(view: Callable[..., Any], *, is_async: bool) -> Callable[..., Any]:
+    """``view`` exempt from CSRF and from ``LoginRequiredMiddleware``; still a coroutine function if async.
+
+    Decorating the view function once, rather than dispatch() through method_decorator, keeps the
+    per-request cost at zero: method_decorator re-applies its decorators on every call.
+    """
+    exempted: Callable[..., Any] = login_not_required(csrf_exempt(view))
+    if is_async:
+        # Django 4.2's csrf_exempt wraps in a sync function; Django must still see an async view.
+        exempted = markcoroutinefunction(exempted)
+    return exempted
 
 
 class SlackView(View):
@@ -35,10 +64,7 @@ class SlackView(View):
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
-        # Decorating the view function once, rather than dispatch() through method_decorator, keeps
-        # the per-request cost at zero: method_decorator re-applies its decorators on every call.
-        view: Callable[..., HttpResponseBase] = login_not_required(csrf_exempt(super().as_view(**initkwargs)))
-        return view
+        return _exempt(super().as_view(**initkwargs), is_async=False)
 
     def get_handler(self) -> SlackRequestHandler:
         return self.handler if self.handler is not None else get_configured_handler()
@@ -71,3 +97,45 @@ class SlackOAuthRedirectView(SlackView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.get_handler().oauth_redirect(request)
+
+
+class AsyncSlackView(View):
+    """Base of the async views: serves ``handler`` (``as_view(handler=...)``), an
+    :class:`~django_slack_bolt.async_handler.AsyncSlackRequestHandler`, else the ``AsyncApp`` of
+    ``SLACK_BOLT["APP"]``."""
+
+    handler: ClassVar[AsyncSlackRequestHandler | None] = None
+    http_method_names: ClassVar[list[str]] = ["get"]  # type: ignore[misc]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
+        return _exempt(super().as_view(**initkwargs), is_async=True)
+
+    def get_handler(self) -> AsyncSlackRequestHandler:
+        return self.handler if self.handler is not None else get_configured_async_handler()
+
+
+class AsyncSlackEventsView(AsyncSlackView):
+    """The Request URL of an ``AsyncApp``: POST from Slack; HEAD answers 200 with no body."""
+
+    http_method_names: ClassVar[list[str]] = ["post", "head", "options"]  # type: ignore[misc]
+
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        return await self.get_handler().dispatch(request)
+
+    async def head(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(status=200)
+
+
+class AsyncSlackInstallView(AsyncSlackView):
+    """An ``AsyncApp``'s "Add to Slack" install page (Bolt's ``AsyncOAuthFlow``)."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return await self.get_handler().install(request)
+
+
+class AsyncSlackOAuthRedirectView(AsyncSlackView):
+    """An ``AsyncApp``'s OAuth redirect URI: completes an installation."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return await self.get_handler().oauth_redirect(request)

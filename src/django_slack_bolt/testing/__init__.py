@@ -14,8 +14,9 @@ With Django's test runner::
             self.assertSlackCalled("chat.postMessage", text="Deploying api")
 
 The pieces: :mod:`~django_slack_bolt.testing.requests` builds signed Slack requests,
-:class:`SlackTestClient` posts them through Django, :class:`FakeSlack` stands in for the Web API and
-response URLs, and :mod:`~django_slack_bolt.testing.testcases` / the pytest plugin wire them up.
+:class:`SlackTestClient` posts them through Django (:class:`AsyncSlackTestClient` through its async
+path, for an ``AsyncApp``), :class:`FakeSlack` stands in for the Web API and response URLs, and
+:mod:`~django_slack_bolt.testing.testcases` / the pytest plugin wire them up.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import SlackTestClient
+    from .client import AsyncSlackTestClient, SlackTestClient
+    from .fake_oauth import AUTHORIZE_METHOD, FakeOAuthConfig, FakeToken, FakeWorkspace
     from .fake_slack import RESPONSE_URL_METHOD, AppPatch, FakeSlack, RecordedCall
     from .requests import (
         DEFAULT_API_APP_ID,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from .testcases import SlackSimpleTestCase, SlackTestCase, SlackTestCaseMixin, SlackTransactionTestCase
 
 __all__ = [
+    "AUTHORIZE_METHOD",
     "DEFAULT_API_APP_ID",
     "DEFAULT_BOT_ID",
     "DEFAULT_BOT_USER_ID",
@@ -59,7 +62,11 @@ __all__ = [
     "DEFAULT_USER_ID",
     "RESPONSE_URL_METHOD",
     "AppPatch",
+    "AsyncSlackTestClient",
+    "FakeOAuthConfig",
     "FakeSlack",
+    "FakeToken",
+    "FakeWorkspace",
     "RecordedCall",
     "SlackRequest",
     "SlackSimpleTestCase",
@@ -85,8 +92,9 @@ __all__ = [
 # Where each public name lives. Imported on first use, so that importing the pytest plugin (loaded in
 # every pytest run of a project that installs this package) does not import Django's test framework.
 _MODULES = {
-    "SlackTestClient": ".client",
+    **dict.fromkeys(["AsyncSlackTestClient", "SlackTestClient"], ".client"),
     **dict.fromkeys(["RESPONSE_URL_METHOD", "AppPatch", "FakeSlack", "RecordedCall"], ".fake_slack"),
+    **dict.fromkeys(["AUTHORIZE_METHOD", "FakeOAuthConfig", "FakeToken", "FakeWorkspace"], ".fake_oauth"),
     **dict.fromkeys(
         ["SlackSimpleTestCase", "SlackTestCase", "SlackTestCaseMixin", "SlackTransactionTestCase"],
         ".testcases",

@@ -1,20 +1,25 @@
-"""``SlackTestClient``: Django's test client that sends signed Slack requests to your app.
+"""``SlackTestClient`` and ``AsyncSlackTestClient``: Django's test clients, sending signed Slack requests.
 
 Sign a slash command in one line::
 
     response = SlackTestClient().command("/echo", "hi")
     assert response.content == b"echo: hi"
 
+or, for an ``AsyncApp`` served by the async views, in an ``async def`` test::
+
+    response = await AsyncSlackTestClient().command("/echo", "hi")
+
 Requests go through Django's full stack (URLconf, middleware, the events view) to the app of
-``SLACK_BOLT["APP"]``, signed with that app's own signing secret.
+``SLACK_BOLT["APP"]``, signed with that app's own signing secret. Both clients build their requests
+with :class:`SlackRequestsMixin`; only sending differs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import NoReverseMatch, reverse
 
 from . import requests as builders
@@ -28,18 +33,23 @@ from .requests import (
 )
 
 if TYPE_CHECKING:
-    from django.test.client import _MonkeyPatchedWSGIResponse
+    from django.test.client import _MonkeyPatchedASGIResponse, _MonkeyPatchedWSGIResponse
     from slack_bolt import App
+    from slack_bolt.async_app import AsyncApp
 
     from .fake_slack import FakeSlack
 
-__all__ = ["SlackTestClient"]
+__all__ = ["AsyncSlackTestClient", "SlackRequestsMixin", "SlackTestClient"]
 
 _EVENTS_URL_NAME = "django_slack_bolt:events"
 
+ResponseT = TypeVar("ResponseT")
+"""What a client's :meth:`~SlackRequestsMixin.send` returns: a response, or an awaitable of one."""
 
-class SlackTestClient(Client):
-    """A :class:`django.test.Client` with one method per kind of Slack request.
+
+class SlackRequestsMixin(Generic[ResponseT]):
+    """One method per kind of Slack request, for a Django test client: mixed into
+    :class:`SlackTestClient` and :class:`AsyncSlackTestClient`, which add :meth:`send`.
 
     * ``signing_secret``: the secret to sign with. By default the secret of ``app`` (the app served at
       ``events_path``), else of the app of ``SLACK_BOLT["APP"]``, read at each request (so
@@ -50,22 +60,17 @@ class SlackTestClient(Client):
     * ``fake_slack``: a :class:`~django_slack_bolt.testing.FakeSlack` whose response URLs go into
       commands, actions and message shortcuts, so what ``respond()`` sends is recorded.
     * ``team_id``, ``user_id``, ``channel_id``, ``api_app_id``: defaults for every request.
+    * Any other keyword argument goes to the Django test client.
 
     Every request method takes the builder's keyword arguments (see
-    :mod:`django_slack_bolt.testing.requests`) and returns Django's test response::
-
-        slack = SlackTestClient(fake_slack=fake)
-        slack.command("/deploy", "api", user_id="U0ALICE")
-        slack.block_action("approve", "PR-42")
-        slack.view_submission("feedback", {"comment": {"text": "Great!"}})
-        slack.send(slash_command("/deploy", signing_secret=None))  # an unsigned request: 401
+    :mod:`django_slack_bolt.testing.requests`) and returns what :meth:`send` returns.
     """
 
     def __init__(
         self,
         *,
         signing_secret: str | None = None,
-        app: App | None = None,
+        app: App | AsyncApp | None = None,
         events_path: str | None = None,
         fake_slack: FakeSlack | None = None,
         team_id: str = DEFAULT_TEAM_ID,
@@ -104,33 +109,31 @@ class SlackTestClient(Client):
         except NoReverseMatch:
             return DEFAULT_EVENTS_PATH
 
-    def send(self, request: SlackRequest, path: str | None = None) -> _MonkeyPatchedWSGIResponse:
+    def send(self, request: SlackRequest, path: str | None = None) -> ResponseT:
         """POST ``request`` as it is (signed or not) to ``path`` (default :attr:`events_path`)."""
-        return request.post(self, path or self.events_path)
+        raise NotImplementedError
 
     # -- one method per kind of request -----------------------------------------------------------
 
-    def command(self, command: str, text: str = "", **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def command(self, command: str, text: str = "", **fields: Any) -> ResponseT:
         """A slash command: ``slack.command("/echo", "hi")``."""
         return self.send(
             builders.slash_command(command, text, **self._fields(fields, channel=True, response_url=True))
         )
 
-    def event(self, event: Mapping[str, Any], **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def event(self, event: Mapping[str, Any], **fields: Any) -> ResponseT:
         """Any Events API event: ``slack.event({"type": "team_join", "user": {"id": "U0NEW"}})``."""
         return self.send(builders.event(event, **self._fields(fields, user=False)))
 
-    def app_mention(self, text: str, **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def app_mention(self, text: str, **fields: Any) -> ResponseT:
         """An ``app_mention`` event: ``slack.app_mention("status?")``."""
         return self.send(builders.app_mention(text, **self._fields(fields, channel=True)))
 
-    def message(self, text: str, **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def message(self, text: str, **fields: Any) -> ResponseT:
         """A ``message`` event: ``slack.message("hello", channel_id="D00000001")``."""
         return self.send(builders.message(text, **self._fields(fields, channel=True)))
 
-    def block_action(
-        self, action_id: str, value: str | None = None, **fields: Any
-    ) -> _MonkeyPatchedWSGIResponse:
+    def block_action(self, action_id: str, value: str | None = None, **fields: Any) -> ResponseT:
         """A ``block_actions`` request: ``slack.block_action("approve", "PR-42")``."""
         in_view = fields.get("view") is not None
         return self.send(
@@ -141,17 +144,17 @@ class SlackTestClient(Client):
 
     def view_submission(
         self, callback_id: str, values: Mapping[str, Any] | None = None, **fields: Any
-    ) -> _MonkeyPatchedWSGIResponse:
+    ) -> ResponseT:
         """A ``view_submission``: ``slack.view_submission("feedback", {"comment": {"text": "Great!"}})``."""
         return self.send(builders.view_submission(callback_id, values, **self._fields(fields)))
 
-    def global_shortcut(self, callback_id: str, **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def global_shortcut(self, callback_id: str, **fields: Any) -> ResponseT:
         """A global shortcut: ``slack.global_shortcut("open_ticket")``."""
         return self.send(builders.global_shortcut(callback_id, **self._fields(fields, app=False)))
 
     def message_shortcut(
         self, callback_id: str, message: Mapping[str, Any] | None = None, **fields: Any
-    ) -> _MonkeyPatchedWSGIResponse:
+    ) -> ResponseT:
         """A message shortcut: ``slack.message_shortcut("save_note")``."""
         return self.send(
             builders.message_shortcut(
@@ -159,7 +162,7 @@ class SlackTestClient(Client):
             )
         )
 
-    def block_suggestion(self, action_id: str, value: str = "", **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def block_suggestion(self, action_id: str, value: str = "", **fields: Any) -> ResponseT:
         """Options for an external select: ``slack.block_suggestion("pick_repo", "djan")``.
 
         The builder is :func:`~django_slack_bolt.testing.requests.options`; here ``options()`` stays
@@ -167,7 +170,7 @@ class SlackTestClient(Client):
         """
         return self.send(builders.options(action_id, value, **self._fields(fields)))
 
-    def url_verification(self, challenge: str | None = None, **fields: Any) -> _MonkeyPatchedWSGIResponse:
+    def url_verification(self, challenge: str | None = None, **fields: Any) -> ResponseT:
         """The ``url_verification`` handshake: ``slack.url_verification("abc").json()["challenge"]``."""
         fields.setdefault("signing_secret", self.signing_secret)
         return self.send(builders.url_verification(challenge, **fields))
@@ -195,3 +198,51 @@ class SlackTestClient(Client):
         if response_url and self.fake_slack is not None and merged.get("response_url") is None:
             merged["response_url"] = self.fake_slack.response_url()
         return merged
+
+
+class SlackTestClient(SlackRequestsMixin["_MonkeyPatchedWSGIResponse"], Client):
+    """A :class:`django.test.Client` with one method per kind of Slack request
+    (:class:`SlackRequestsMixin` lists the arguments), each returning Django's test response::
+
+        slack = SlackTestClient(fake_slack=fake)
+        slack.command("/deploy", "api", user_id="U0ALICE")
+        slack.block_action("approve", "PR-42")
+        slack.view_submission("feedback", {"comment": {"text": "Great!"}})
+        slack.send(slash_command("/deploy", signing_secret=None))  # an unsigned request: 401
+    """
+
+    def send(self, request: SlackRequest, path: str | None = None) -> _MonkeyPatchedWSGIResponse:
+        """POST ``request`` as it is (signed or not) to ``path`` (default :attr:`events_path`)."""
+        return self.post(
+            path or self.events_path,
+            data=request.body,
+            content_type=request.content_type,
+            headers=request.headers,
+        )
+
+
+class AsyncSlackTestClient(SlackRequestsMixin["Awaitable[_MonkeyPatchedASGIResponse]"], AsyncClient):
+    """:class:`SlackTestClient` for an ``AsyncApp``: a :class:`django.test.AsyncClient` whose request
+    methods return an awaitable of the response, through Django's async request path (the async views)::
+
+        slack = AsyncSlackTestClient(fake_slack=fake)
+        response = await slack.command("/deploy", "api")
+        await slack.app_mention("status?")
+
+    Where the listeners' ORM calls run depends on how the test's event loop is run. Django's test
+    runner runs ``async def`` test methods with ``async_to_sync``: thread-sensitive code, the
+    listeners' included, runs in the test's thread, inside its transaction (a ``TestCase`` works).
+    pytest-asyncio runs the loop itself, as a server does: each listener then gets a thread of its own
+    (see :class:`~django_slack_bolt.async_handler.ListenerOrmThread`) and the test needs
+    ``@pytest.mark.django_db(transaction=True)``. Listeners keep running after the answer: wait for
+    what they do (``await asyncio.to_thread(fake_slack.wait_for_call, ...)``) before the test ends.
+    """
+
+    def send(self, request: SlackRequest, path: str | None = None) -> Awaitable[_MonkeyPatchedASGIResponse]:
+        """POST ``request`` as it is (signed or not) to ``path`` (default :attr:`events_path`)."""
+        return self.post(
+            path or self.events_path,
+            data=request.body,
+            content_type=request.content_type,
+            headers=request.headers,
+        )

@@ -12,6 +12,9 @@ import time, and the fixtures import what they need when used.
   ``fake_slack`` for the test and restored afterwards.
 * ``slack_client`` (function): a :class:`~django_slack_bolt.testing.SlackTestClient` for ``slack_app``
   whose response URLs point at ``fake_slack``; using it means the app cannot reach the real Slack.
+* ``async_slack_client`` (function): the same as an
+  :class:`~django_slack_bolt.testing.AsyncSlackTestClient`, for an ``AsyncApp`` served by the async
+  views: ``await async_slack_client.command("/echo", "hi")`` in an ``async def`` test.
 
 None of them needs the database; request pytest-django's ``db`` (or ``transactional_db`` for
 listeners that write from their own threads) when your listeners use it::
@@ -33,8 +36,9 @@ import pytest
 
 if TYPE_CHECKING:
     from slack_bolt import App
+    from slack_bolt.async_app import AsyncApp
 
-    from .client import SlackTestClient
+    from .client import AsyncSlackTestClient, SlackTestClient
     from .fake_slack import FakeSlack
 
 
@@ -55,7 +59,7 @@ def fake_slack(fake_slack_session: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def slack_app(fake_slack: FakeSlack) -> Iterator[App]:
+def slack_app(fake_slack: FakeSlack) -> Iterator[App | AsyncApp]:
     """The app of ``SLACK_BOLT["APP"]``, talking to ``fake_slack`` during the test."""
     from ..app_loader import get_configured_app
 
@@ -65,8 +69,16 @@ def slack_app(fake_slack: FakeSlack) -> Iterator[App]:
 
 
 @pytest.fixture
-def slack_client(slack_app: App, fake_slack: FakeSlack) -> SlackTestClient:
+def slack_client(slack_app: App | AsyncApp, fake_slack: FakeSlack) -> SlackTestClient:
     """A :class:`SlackTestClient` signing with ``slack_app``'s secret; response URLs on ``fake_slack``."""
     from .client import SlackTestClient
 
     return SlackTestClient(app=slack_app, fake_slack=fake_slack)
+
+
+@pytest.fixture
+def async_slack_client(slack_app: App | AsyncApp, fake_slack: FakeSlack) -> AsyncSlackTestClient:
+    """An :class:`AsyncSlackTestClient` signing with ``slack_app``'s secret, response URLs on the fake."""
+    from .client import AsyncSlackTestClient
+
+    return AsyncSlackTestClient(app=slack_app, fake_slack=fake_slack)

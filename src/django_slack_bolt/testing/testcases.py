@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from unittest import TestResult
 
     from slack_bolt import App
+    from slack_bolt.async_app import AsyncApp
 
     _Base = SimpleTestCase
 else:
@@ -54,7 +55,7 @@ class SlackTestCaseMixin(_Base):
 
     fake_slack: ClassVar[FakeSlack]
     slack: SlackTestClient
-    _slack_app_under_test: ClassVar[App]
+    _slack_app_under_test: ClassVar[App | AsyncApp]
 
     @classmethod
     def setUpClass(cls) -> None:
