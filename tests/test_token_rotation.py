@@ -210,3 +210,32 @@ def test_a_fresh_token_is_not_refreshed(alias: str, fake_slack: FakeSlack) -> No
     assert result is not None
     assert result.bot_token == "xoxe.xoxb-old"
     assert refresh_calls(fake_slack) == []
+
+
+@pytest.mark.parametrize("alias", ALIASES)
+def test_bot_only_apps_refresh_once_too(alias: str, fake_slack: FakeSlack) -> None:
+    """``bot_only`` reads the bots table (find_bot); its refresh takes the same lock."""
+    cache.clear()
+    fake_slack.respond("oauth.v2.access", SingleUseRefresh())
+    fake_slack.set_latency(0.5, method="oauth.v2.access")
+    DjangoInstallationStore(CLIENT_ID, database=alias).save(expiring_installation())
+    results = run_workers(
+        alias,
+        lambda: DjangoAuthorize(
+            installation_store=DjangoInstallationStore(CLIENT_ID, database=alias),
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            bot_only=True,
+        ),
+        fake_slack,
+    )
+    assert len(refresh_calls(fake_slack)) == 1
+    assert len({result.bot_token for result in results}) == 1
+    assert results[0].bot_token.startswith("xoxe.xoxb-new-")
+    store = DjangoInstallationStore(CLIENT_ID, database=alias)
+    bot = store.find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None
+    assert bot.bot_token == results[0].bot_token
+    installation = store.find_installation(enterprise_id=None, team_id="T1")
+    assert installation is not None
+    assert installation.bot_token == results[0].bot_token

@@ -122,6 +122,24 @@ def label(row: SlackInstallation | SlackBot) -> str:
 # --- list filters ------------------------------------------------------------------------------
 
 
+# The fieldsets installations and bots share (never a token field).
+_WORKSPACE_AND_BOT_FIELDSETS: tuple[Any, ...] = (
+    (
+        _("Workspace"),
+        {
+            "fields": (
+                ("team_name", "team_id"),
+                ("enterprise_name", "enterprise_id"),
+                "is_enterprise_install",
+                ("app_id", "client_id"),
+                "installed_at",
+            )
+        },
+    ),
+    (_("Bot"), {"fields": (("bot_user_id", "bot_id"), "bot_scopes", "bot_token_expires_at")}),
+)
+
+
 class EnterpriseFilter(admin.SimpleListFilter):
     """Rows by Enterprise Grid organization, named; "None" for workspaces outside any."""
 
@@ -237,19 +255,7 @@ class SlackInstallationAdmin(ReadOnlyModelAdmin[SlackInstallation]):
     date_hierarchy = "installed_at"
     ordering = ("-installed_at", "-pk")
     fieldsets = (
-        (
-            _("Workspace"),
-            {
-                "fields": (
-                    ("team_name", "team_id"),
-                    ("enterprise_name", "enterprise_id"),
-                    "is_enterprise_install",
-                    ("app_id", "client_id"),
-                    "installed_at",
-                )
-            },
-        ),
-        (_("Bot"), {"fields": (("bot_user_id", "bot_id"), "bot_scopes", "bot_token_expires_at")}),
+        *_WORKSPACE_AND_BOT_FIELDSETS,
         (_("Installer"), {"fields": ("user_id", "user_scopes", "user_token_expires_at", "token_type")}),
         (
             _("Incoming webhook"),
@@ -441,19 +447,7 @@ class SlackBotAdmin(ReadOnlyModelAdmin[SlackBot]):
     date_hierarchy = "installed_at"
     ordering = ("-installed_at", "-pk")
     fieldsets = (
-        (
-            _("Workspace"),
-            {
-                "fields": (
-                    ("team_name", "team_id"),
-                    ("enterprise_name", "enterprise_id"),
-                    "is_enterprise_install",
-                    ("app_id", "client_id"),
-                    "installed_at",
-                )
-            },
-        ),
-        (_("Bot"), {"fields": (("bot_user_id", "bot_id"), "bot_scopes", "bot_token_expires_at")}),
+        *_WORKSPACE_AND_BOT_FIELDSETS,
         (_("Other"), {"classes": ("collapse",), "fields": ("custom_values",)}),
     )
     actions = ("test_authorization",)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from logging import Logger
 from typing import Any
 
@@ -363,12 +364,8 @@ class DjangoAuthorize(Authorize):
         if not (bot_due or user_due):
             return None
         rotator = self._rotator(client)
-        store = self.installation_store
-        alias = store.write_alias()
-        locked = DjangoInstallationStore(store.client_id, database=alias, logger=store.logger)
         team_id = None if installation.is_enterprise_install else installation.team_id
-        with transaction.atomic(using=alias):
-            self._lock_workspace(locked, installation.enterprise_id, team_id, alias)
+        with self._workspace_locked(installation.enterprise_id, team_id) as (locked, alias):
             # Re-read under the lock: a worker that waited finds the tokens another one refreshed.
             current = locked.find_installation(
                 enterprise_id=installation.enterprise_id,
@@ -407,12 +404,8 @@ class DjangoAuthorize(Authorize):
         if not self._due(bot.bot_token_expires_at, bot.bot_refresh_token):
             return None
         rotator = self._rotator(client)
-        store = self.installation_store
-        alias = store.write_alias()
-        locked = DjangoInstallationStore(store.client_id, database=alias, logger=store.logger)
         team_id = None if bot.is_enterprise_install else bot.team_id
-        with transaction.atomic(using=alias):
-            self._lock_workspace(locked, bot.enterprise_id, team_id, alias)
+        with self._workspace_locked(bot.enterprise_id, team_id) as (locked, alias):
             current = locked.find_bot(
                 enterprise_id=bot.enterprise_id,
                 team_id=team_id,
@@ -437,6 +430,18 @@ class DjangoAuthorize(Authorize):
             self._write_rotated(locked, as_installation, team_id, bot=True, user=False)
             self._after_rotation(as_installation, team_id, alias, bot=True, user=False)
             return refreshed
+
+    @contextmanager
+    def _workspace_locked(
+        self, enterprise_id: str | None, team_id: str | None
+    ) -> Iterator[tuple[DjangoInstallationStore, str]]:
+        """A transaction holding the workspace's rows, and a store that reads and writes in it."""
+        store = self.installation_store
+        alias = store.write_alias()
+        locked = DjangoInstallationStore(store.client_id, database=alias, logger=store.logger)
+        with transaction.atomic(using=alias):
+            self._lock_workspace(locked, enterprise_id, team_id, alias)
+            yield locked, alias
 
     @staticmethod
     def _lock_workspace(
