@@ -1,8 +1,12 @@
 """The benchmark: Bolt's Django adapter vs django-slack-bolt, against a bare Django view.
 
 Part A times single requests in-process through Django's test client; part B loads a real gunicorn
-on 127.0.0.1. Every comparison is made within this one run, with the variants interleaved, and is
-reported as a ratio. ``python bench/run.py --help`` lists the options; ``make bench`` runs it.
+on 127.0.0.1; part C compares authorization from stored installations (Bolt's default, which calls
+auth.test on every request, vs DjangoAuthorize) over many workspaces, in-process and under gunicorn;
+part D serves an AsyncApp through our async views, in-process and under uvicorn, against the sync App
+under gunicorn, with listeners that wait on Slack's Web API.
+Every comparison is made within this one run, with the variants interleaved, and is reported as a
+ratio. ``python bench/run.py --help`` lists the options; ``make bench`` runs it.
 """
 
 from __future__ import annotations
@@ -13,26 +17,42 @@ import importlib.util
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
 
 BENCH_DIR = Path(__file__).resolve().parent
 # Forced, not defaulted: a caller (pytest-django, a shell) may have set its own settings module.
 os.environ["DJANGO_SETTINGS_MODULE"] = "project.settings"
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
+from project import environment  # noqa: E402
+
+# Every run gets a fresh database (removed at exit) and token encryption key, set before the
+# settings are read; the gunicorn servers it starts inherit both.
+_RUN_DIR = tempfile.TemporaryDirectory(prefix="django-slack-bolt-bench-run-")
+os.environ[environment.DATABASE] = os.path.join(_RUN_DIR.name, "bench.sqlite3")
+os.environ[environment.TOKEN_KEY] = Fernet.generate_key().decode()
 
 import django  # noqa: E402
 
 django.setup()
 
 from harness import report  # noqa: E402
+from harness.async_inprocess import run_async_in_process  # noqa: E402
+from harness.async_load import AsyncLoadConfig, run_async_load  # noqa: E402
+from harness.authorize import AuthorizeConfig, run_authorize  # noqa: E402
 from harness.inprocess import InProcessConfig, run_in_process  # noqa: E402
 from harness.load import LoadConfig, run_load  # noqa: E402
+from harness.server import uvicorn_loop_and_http  # noqa: E402
 from project.payloads import SCENARIOS, SCENARIOS_BY_KEY  # noqa: E402
-from project.urls import VARIANTS  # noqa: E402
+from project.urls import ASYNC_VARIANTS, AUTHORIZE_VARIANTS, HAS_AIOHTTP, VARIANTS  # noqa: E402
+
+PARTS = ("inprocess", "load", "authorize", "async")
 
 # Sized so that part A takes about a minute and a half on a 2-core machine (Bolt's ack-polling
 # cells alone are 2 x 1,200 x 11 ms), and part B about as long.
@@ -47,6 +67,21 @@ FULL = {
     "load_duration": 2,
     "load_warmup": 1.0,
     "load_max_starts": 10,
+    # The authorization part: Bolt's default serves about 70 req/s (8 threads, 100 ms auth.test each),
+    # so its rounds are longer, for a few hundred requests a round. About a minute in all.
+    "workspaces": 50,
+    "auth_rounds": 5,
+    "auth_duration": 3,
+    "auth_warmup": 1.0,
+    # The async part: about two and a half minutes. Under load, 3 variants x 2 concurrencies a round,
+    # about 4.5 s a run with the pauses; in-process, Bolt's runner takes >= 10 ms a request.
+    "async_concurrency": "50,200",
+    "async_rounds": 4,
+    "async_duration": 3,
+    "async_warmup": 1.0,
+    "async_inprocess_rounds": 10,
+    "async_iterations": 3000,
+    "async_slow_iterations": 300,
 }
 # A smoke run: every code path, almost no samples. The numbers mean nothing.
 QUICK = {
@@ -58,6 +93,18 @@ QUICK = {
     "load_duration": 1,
     "load_warmup": 0.2,
     "load_max_starts": 2,
+    "workspaces": 10,
+    "auth_rounds": 1,
+    "auth_duration": 1,
+    "auth_warmup": 0.2,
+    # A second at 200 connections may end before a slow server (asyncio, h11) answers anything.
+    "async_concurrency": "8,16",
+    "async_rounds": 1,
+    "async_duration": 1,
+    "async_warmup": 0.2,
+    "async_inprocess_rounds": 2,
+    "async_iterations": 20,
+    "async_slow_iterations": 4,
 }
 # Slack's signature is valid for five minutes; a load run signs once, so it must end well before.
 MAX_LOAD_DURATION_S = 240
@@ -74,7 +121,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=BENCH_DIR / "results",
         help="directory for latest.md and latest.json (default: bench/results)",
     )
-    parser.add_argument("--part", choices=("all", "inprocess", "load"), default="all")
+    parser.add_argument(
+        "--part",
+        "--parts",
+        dest="part",
+        default="all",
+        help=f"the parts to run, comma-separated, of: {', '.join(PARTS)} (default: all)",
+    )
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS_BY_KEY),
@@ -115,7 +168,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="slash_command,app_mention",
         help="scenarios of the load part, comma-separated (default: slash_command,app_mention)",
     )
-    group.add_argument("--load-client", choices=("auto", "wrk", "python"), default="auto")
+    group.add_argument(
+        "--load-client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load client of the load and authorization parts (default: wrk when installed)",
+    )
     group.add_argument(
         "--connections",
         type=int,
@@ -126,6 +184,74 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     group.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     group.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
+    group = parser.add_argument_group(
+        "authorization part (also uses --connections, --workers, --threads, --load-client, --load-max-starts)"
+    )
+    group.add_argument(
+        "--workspaces",
+        type=int,
+        help=f"installations stored, one per workspace (default {FULL['workspaces']})",
+    )
+    group.add_argument(
+        "--slack-latency",
+        type=float,
+        default=0.1,
+        help="seconds the fake Slack takes to answer auth.test (default 0.1)",
+    )
+    group.add_argument("--auth-rounds", type=int, help=f"rounds per variant (default {FULL['auth_rounds']})")
+    group.add_argument(
+        "--auth-duration", type=int, help=f"whole seconds per run (default {FULL['auth_duration']})"
+    )
+    group.add_argument("--auth-warmup", type=float, help="seconds of untimed load per variant first")
+    group = parser.add_argument_group(
+        "async part (also uses --workers, --threads, --load-client, --load-max-starts)"
+    )
+    group.add_argument(
+        "--async-concurrency",
+        help="concurrent connections of the load runs, comma-separated "
+        f"(default: {FULL['async_concurrency']}; --quick: {QUICK['async_concurrency']})",
+    )
+    group.add_argument(
+        "--async-slack-latency",
+        type=float,
+        default=0.05,
+        help="seconds the fake Slack takes to answer chat.postMessage (default 0.05)",
+    )
+    group.add_argument(
+        "--async-rounds",
+        type=int,
+        help=f"load rounds per concurrency and variant (default {FULL['async_rounds']})",
+    )
+    group.add_argument(
+        "--async-duration", type=int, help=f"whole seconds per load run (default {FULL['async_duration']})"
+    )
+    group.add_argument("--async-warmup", type=float, help="seconds of untimed load per variant first")
+    group.add_argument(
+        "--async-wrk-threads", type=int, default=2, help="wrk threads of the async load runs (default 2)"
+    )
+    group.add_argument(
+        "--uvicorn-as-shipped",
+        action="store_true",
+        help="run `uvicorn --workers N` itself, whose connections keep Nagle's algorithm under "
+        "asyncio's loop (uvicorn issue #3149: 40 ms more per keep-alive request), instead of "
+        "harness/uvicorn_nodelay.py",
+    )
+    group.add_argument(
+        "--async-inprocess-rounds",
+        type=int,
+        help=f"interleaved in-process rounds (default {FULL['async_inprocess_rounds']})",
+    )
+    group.add_argument(
+        "--async-iterations",
+        type=int,
+        help=f"in-process requests per variant (default {FULL['async_iterations']})",
+    )
+    group.add_argument(
+        "--async-slow-iterations",
+        type=int,
+        help="in-process requests through Bolt's asyncio runner, which polls for ack() every 10 ms "
+        f"(default {FULL['async_slow_iterations']})",
+    )
     args = parser.parse_args(argv)
 
     profile = QUICK if args.quick else FULL
@@ -135,11 +261,48 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = {*args.scenarios.split(","), *args.load_scenarios.split(",")} - set(SCENARIOS_BY_KEY)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    if not 1 <= args.load_duration <= MAX_LOAD_DURATION_S:
-        parser.error(f"--load-duration must be 1..{MAX_LOAD_DURATION_S} s (Slack's signature window)")
+    parts = {part.strip() for part in args.part.split(",")}
+    if not parts <= {"all", *PARTS}:
+        parser.error(
+            f"unknown part(s): {', '.join(sorted(parts - {'all', *PARTS}))}; choose from {', '.join(PARTS)}"
+        )
+    args.parts = set(PARTS) if "all" in parts else parts
+    try:
+        args.async_concurrencies = tuple(int(c) for c in args.async_concurrency.split(","))
+    except ValueError:
+        parser.error(f"--async-concurrency: not comma-separated numbers: {args.async_concurrency!r}")
+    durations = (
+        ("--load-duration", args.load_duration),
+        ("--auth-duration", args.auth_duration),
+        ("--async-duration", args.async_duration),
+    )
+    for name, duration in durations:
+        if not 1 <= duration <= MAX_LOAD_DURATION_S:
+            parser.error(f"{name} must be 1..{MAX_LOAD_DURATION_S} s (Slack's signature window)")
     counts = (args.rounds, args.iterations, args.slow_iterations, args.load_rounds, args.load_max_starts)
-    if min(*counts, args.connections, args.workers, args.threads) < 1:
+    async_counts = (
+        args.async_rounds,
+        args.async_inprocess_rounds,
+        args.async_iterations,
+        args.async_slow_iterations,
+        args.async_wrk_threads,
+        *args.async_concurrencies,
+    )
+    if (
+        min(
+            *counts,
+            args.connections,
+            args.workers,
+            args.threads,
+            args.workspaces,
+            args.auth_rounds,
+            *async_counts,
+        )
+        < 1
+    ):
         parser.error("counts must be positive")
+    if args.slack_latency < 0 or args.async_slack_latency < 0:
+        parser.error("--slack-latency and --async-slack-latency must not be negative")
     return args
 
 
@@ -160,6 +323,61 @@ def pinned_to(cpu: int | None) -> Iterator[None]:
         os.sched_setaffinity(0, allowed)
 
 
+def run_async_part(args: argparse.Namespace, has_gunicorn: bool) -> dict[str, Any]:
+    """Part D: the AsyncApp in-process, then under uvicorn against the sync App under gunicorn."""
+    part_started = time.perf_counter()
+    loop, http_impl = uvicorn_loop_and_http()
+    in_process_config = InProcessConfig(
+        args.async_inprocess_rounds, args.async_iterations, args.async_slow_iterations, args.warmup
+    )
+    load_config = AsyncLoadConfig(
+        rounds=args.async_rounds,
+        duration_s=args.async_duration,
+        warmup_s=args.async_warmup,
+        concurrencies=args.async_concurrencies,
+        workers=args.workers,
+        threads=args.threads,
+        slack_latency_s=args.async_slack_latency,
+        client=args.load_client,
+        max_starts=args.load_max_starts,
+        uvicorn_as_shipped=args.uvicorn_as_shipped,
+        wrk_threads=args.async_wrk_threads,
+    )
+    config = {
+        "inprocess_rounds": in_process_config.rounds,
+        "iterations": in_process_config.iterations,
+        "slow_iterations": in_process_config.slow_iterations,
+        **load_config.__dict__,
+        "uvicorn_loop": loop,
+        "uvicorn_http": http_impl,
+    }
+    skipped: dict[str, str] = {}
+    cells = None
+    if HAS_AIOHTTP:
+        print(f"Async part, in-process: {in_process_config}", file=sys.stderr)
+        cells = run_async_in_process(in_process_config, SCENARIOS_BY_KEY["slash_command"], ASYNC_VARIANTS)
+    else:
+        skipped["In-process"] = 'aiohttp is not installed (pip install "django-slack-bolt[async]")'
+    load = None
+    missing = [
+        name
+        for name, present in (
+            ("aiohttp", HAS_AIOHTTP),
+            ("uvicorn", importlib.util.find_spec("uvicorn") is not None),
+            ("gunicorn", has_gunicorn),
+        )
+        if not present
+    ]
+    if missing:
+        skipped["Under load"] = f"not installed: {', '.join(missing)} (pip install -r bench/requirements.txt)"
+    else:
+        print(f"Async part, under load: {load_config}", file=sys.stderr)
+        load = run_async_load(load_config, BENCH_DIR)
+    results = report.async_results(cells, load, config, skipped)
+    results["runtime_s"] = round(time.perf_counter() - part_started, 1)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -170,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {"quick": args.quick, "part": args.part},
     }
 
-    if args.part in ("all", "inprocess"):
+    if "inprocess" in args.parts:
         config = InProcessConfig(args.rounds, args.iterations, args.slow_iterations, args.warmup)
         print(f"In-process part: {config}", file=sys.stderr)
         with pinned_to(args.pin_cpu):
@@ -187,8 +405,9 @@ def main(argv: list[str] | None = None) -> int:
             "table": report.in_process_table(rows),
         }
 
-    if args.part in ("all", "load"):
-        if importlib.util.find_spec("gunicorn") is None:
+    has_gunicorn = importlib.util.find_spec("gunicorn") is not None
+    if "load" in args.parts:
+        if not has_gunicorn:
             results["load"] = {"skipped": "gunicorn is not installed (pip install gunicorn)"}
         else:
             load_config = LoadConfig(
@@ -212,6 +431,32 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": [{**run.__dict__, "requests_per_s": run.requests_per_s} for run in load.runs],
                 "table": report.load_table(rows_load),
             }
+
+    if "authorize" in args.parts:
+        part_started = time.perf_counter()
+        authorize_config = AuthorizeConfig(
+            workspaces=args.workspaces,
+            slack_latency_s=args.slack_latency,
+            load=LoadConfig(
+                rounds=args.auth_rounds,
+                duration_s=args.auth_duration,
+                warmup_s=args.auth_warmup,
+                connections=args.connections,
+                workers=args.workers,
+                threads=args.threads,
+                client=args.load_client,
+                max_starts=args.load_max_starts,
+            ),
+        )
+        print(f"Authorization part: {authorize_config}", file=sys.stderr)
+        authorized = run_authorize(
+            authorize_config, AUTHORIZE_VARIANTS, BENCH_DIR, with_gunicorn=has_gunicorn
+        )
+        results["authorize"] = report.authorize_results(authorized, authorize_config.load.__dict__)
+        results["authorize"]["runtime_s"] = round(time.perf_counter() - part_started, 1)
+
+    if "async" in args.parts:
+        results["async"] = run_async_part(args, has_gunicorn)
 
     results["machine"]["load_average_at_end"] = report.load_average()
     results["runtime_s"] = round(time.perf_counter() - started, 1)

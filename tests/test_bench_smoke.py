@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,14 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 SCENARIOS = ("slash command", "slash command, then 1 ms of work", "app_mention event", "block action")
 VARIANTS = ("bare view", "Bolt adapter", "ours")
+AUTHORIZE_VARIANTS = ("bolt_default", "django_authorize")
+ASYNC_VARIANTS = ("async_bare", "async_ours", "async_bolt_runner")
+ASYNC_LOAD_VARIANTS = ("sync_app", "async_app", "async_bare_call")
 HAS_GUNICORN = importlib.util.find_spec("gunicorn") is not None
+HAS_AIOHTTP = importlib.util.find_spec("aiohttp") is not None
+HAS_ASYNC_SERVERS = HAS_GUNICORN and HAS_AIOHTTP and importlib.util.find_spec("uvicorn") is not None
+# The async part loads the fake Slack alone only with wrk (the Python client would share its process).
+HAS_WRK = shutil.which("wrk") is not None
 
 pytestmark = pytest.mark.skipif(not BENCH.exists(), reason="bench/run.py is not in this tree (e.g. an sdist)")
 
@@ -27,7 +35,7 @@ def run_bench(out: Path, *extra: str) -> str:
         [sys.executable, str(BENCH), "--quick", "--out", str(out), *extra],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     assert done.returncode == 0, f"bench/run.py failed:\n{done.stdout}\n{done.stderr}"
@@ -74,18 +82,122 @@ def test_quick_run_reports_every_scenario_and_variant(tmp_path: Path) -> None:
     else:
         assert "skipped" in results["load"]
 
+    check_authorize_part(results, stdout, markdown)
+    check_async_part(results, stdout, markdown, concurrencies=(8, 16), fake_alone=HAS_WRK)  # --quick's
+
+
+def check_authorize_part(results: dict, stdout: str, markdown: str) -> None:
+    authorize = results["authorize"]
+    assert authorize["per_request_table"] in stdout
+    assert authorize["per_request_table"] in markdown
+    per_request = {(row["variant"], row["request"]): row for row in authorize["per_request"]}
+    assert set(per_request) == {(v, r) for v in AUTHORIZE_VARIANTS for r in ("cold", "warm")}
+    # Counts, not timings: Bolt's default calls auth.test for every request, DjangoAuthorize never,
+    # and reads nothing from the database once its cache is warm.
+    for request in ("cold", "warm"):
+        bolt = per_request["bolt_default", request]
+        assert bolt["web_api_calls"] == bolt["requests"] > 0
+        assert per_request["django_authorize", request]["web_api_calls"] == 0
+    assert per_request["django_authorize", "warm"]["db_queries"] == 0
+    assert authorize["targets"][0]["target"].startswith("DjangoAuthorize: no Web API call")
+    assert authorize["targets"][0]["met"]
+
+    if HAS_GUNICORN:
+        assert authorize["table"] in stdout
+        assert authorize["table"] in markdown
+        rows = {row["variant"]: row for row in authorize["rows"]}
+        assert set(rows) == set(AUTHORIZE_VARIANTS)
+        assert all(row["requests_per_s"] > 0 and row["errors"] == 0 for row in rows.values())
+        assert rows["bolt_default"]["web_api_calls"] > 0
+        assert rows["django_authorize"]["web_api_calls"] == 0
+        assert len(authorize["targets"]) == 2
+        assert authorize["targets"][1]["target"].startswith("DjangoAuthorize at least 10x the req/s")
+    else:
+        assert "skipped" in authorize
+
+
+def check_async_part(
+    results: dict, stdout: str, markdown: str, *, concurrencies: tuple[int, ...], fake_alone: bool
+) -> None:
+    part = results["async"]
+    if not HAS_AIOHTTP:
+        assert set(part["skipped"]) == {"In-process", "Under load"}
+        return
+    in_process = part["in_process"]
+    assert in_process["table"] in stdout
+    assert in_process["table"] in markdown
+    assert [row["variant"] for row in in_process["rows"]] == list(ASYNC_VARIANTS)
+    assert part["targets"][0]["target"].startswith("AsyncApp slash command through AsyncSlackEventsView")
+
+    if not HAS_ASYNC_SERVERS:
+        assert "Under load" in part["skipped"]
+        return
+    load = part["load"]
+    assert load["table"] in stdout
+    assert load["table"] in markdown
+    rows = {(row["concurrency"], row["variant"]): row for row in load["rows"]}
+    expected = {(c, v) for c in concurrencies for v in ASYNC_LOAD_VARIANTS}
+    if fake_alone:
+        expected |= {(c, "fake_alone") for c in concurrencies}
+    assert set(rows) == expected
+    for (_, variant), row in rows.items():
+        assert row["requests_per_s"] > 0
+        assert row["errors"] == 0
+        if variant == "fake_alone":
+            continue
+        # Counts, not timings: every answered request made its chat.postMessage call before it was
+        # acknowledged, and a request the client left unanswered at most one more.
+        assert row["requests"] <= row["web_api_calls"] <= row["handled"]
+        assert len(row["rss_mb"]) == 2  # --workers 2: one figure per worker process
+        assert all(mb > 10 for mb in row["rss_mb"])
+        assert row["cpu_ms_per_request"] > 0
+    assert all(len(rss) == 2 for rss in load["start_rss_mb"].values())
+    assert [target["target"].split(" ")[0] for target in part["targets"]] == ["AsyncApp"] * 3
+    assert "AsyncApp under uvicorn at least 3x" in part["targets"][1]["target"]
+    assert "memory no higher" in part["targets"][2]["target"]
+
 
 @pytest.mark.skipif(not HAS_GUNICORN, reason="the load part needs gunicorn")
 def test_python_load_client_fallback(tmp_path: Path) -> None:
-    # The client used where wrk is not installed; forced here so it is exercised where wrk is.
-    run_bench(tmp_path, "--part", "load", "--load-client", "python", "--load-scenarios", "slash_command")
+    # The client used where wrk is not installed; forced here so it is exercised where wrk is, in
+    # both parts that use it (the authorization part sends its requests to many workspaces in turn).
+    stdout = run_bench(
+        tmp_path,
+        "--parts",
+        "load,authorize",
+        "--load-client",
+        "python",
+        "--load-scenarios",
+        "slash_command",
+        "--workspaces",
+        "3",
+    )
 
     results = json.loads((tmp_path / "latest.json").read_text())
     assert "in_process" not in results
     assert results["load"]["client"].startswith("python")
+    assert results["authorize"]["client"].startswith("python")
+    check_authorize_part(results, stdout, (tmp_path / "latest.md").read_text())
     assert {(row["scenario"], row["variant"]) for row in results["load"]["rows"]} == {
         ("slash_command", "bare"),
         ("slash_command", "bolt"),
         ("slash_command", "ours"),
     }
     assert all(row["requests_per_s"] > 0 and row["errors"] == 0 for row in results["load"]["rows"])
+
+
+@pytest.mark.skipif(not HAS_AIOHTTP, reason="the async part needs aiohttp")
+def test_async_part_alone_with_the_python_client(tmp_path: Path) -> None:
+    # The async part by itself, cheaply: few connections, and the client used where wrk is missing
+    # (which cannot measure the fake Slack alone: it would share the fake's process).
+    stdout = run_bench(tmp_path, "--parts", "async", "--load-client", "python", "--async-concurrency", "4,8")
+
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert set(results) == {"machine", "config", "async", "runtime_s"}
+    check_async_part(
+        results, stdout, (tmp_path / "latest.md").read_text(), concurrencies=(4, 8), fake_alone=False
+    )
+    if HAS_ASYNC_SERVERS:
+        load = results["async"]["load"]
+        assert load["client"].startswith("python")
+        assert load["fake_alone_skipped"].startswith("needs wrk")

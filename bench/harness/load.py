@@ -10,15 +10,15 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from project.payloads import Scenario, signed_headers
 from project.urls import Variant
 
-from .clients import LoadClient, PythonClient, choose_client
-from .server import HOST, GunicornServer
+from .clients import LoadClient, PythonClient, RunningLoad, choose_client
+from .server import HOST, GunicornServer, ServerProcess
 
 # How far into a run the connections are counted: by then every one of them is open.
 SETTLE_S = 0.3
@@ -105,6 +105,42 @@ def _every_thread_busy(split: list[int] | None, config: LoadConfig) -> bool:
     return min(split) >= min(config.threads, config.connections // config.workers)
 
 
+@dataclass(frozen=True)
+class Started:
+    """A run under way, and how its connections ended up spread over gunicorn's workers."""
+
+    running: RunningLoad
+    split: list[int] | None
+    starts: int
+    every_thread_busy: bool
+
+
+def start_evenly(
+    server: ServerProcess,
+    config: LoadConfig,
+    start: Callable[[], RunningLoad],
+    pause: Callable[[], None] = lambda: time.sleep(PAUSE_S),
+    balanced: Callable[[list[int] | None], bool] | None = None,
+) -> Started:
+    """``start()`` a run, and start it again (``config.max_starts`` at most) until no thread idles.
+
+    ``pause()`` runs before every start: long enough for the server to finish what the previous run
+    left it, or the worker still busy with it loses the race for the new connections. ``balanced``
+    judges the spread of connections over the workers (default: every gunicorn thread has one).
+    """
+    starts = 0
+    while True:
+        starts += 1
+        pause()
+        running = start()
+        time.sleep(SETTLE_S)
+        split = server.connections_per_worker()
+        busy = balanced(split) if balanced is not None else _every_thread_busy(split, config)
+        if busy or starts >= config.max_starts:
+            return Started(running, split, starts, busy)
+        running.abort()
+
+
 def _measure(
     client: LoadClient,
     server: GunicornServer,
@@ -114,19 +150,15 @@ def _measure(
     round_index: int,
 ) -> LoadRun:
     url = server.url(variant.path)
-    starts = 0
-    while True:
-        starts += 1
-        time.sleep(PAUSE_S)
-        # Signed right before the run: the timestamp must be within five minutes while it lasts.
-        headers = signed_headers(scenario.body)
-        running = client.start(url, scenario, headers, config.duration_s, config.connections)
-        time.sleep(SETTLE_S)
-        split = server.connections_per_worker()
-        busy = _every_thread_busy(split, config)
-        if busy or starts >= config.max_starts:
-            break
-        running.abort()
+    # Signed right before each start: the timestamp must be within five minutes while it lasts.
+    started = start_evenly(
+        server,
+        config,
+        lambda: client.start(
+            url, scenario, signed_headers(scenario.body), config.duration_s, config.connections
+        ),
+    )
+    running, split, starts, busy = started.running, started.split, started.starts, started.every_thread_busy
     measured = running.result()
     run = LoadRun(
         scenario=scenario.key,

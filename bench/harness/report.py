@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from project.payloads import SCENARIOS_BY_KEY
-from project.urls import VARIANTS_BY_KEY
+from project.urls import ASYNC_VARIANTS_BY_KEY, AUTHORIZE_VARIANTS_BY_KEY, VARIANTS_BY_KEY
 
+from .async_load import FAKE_ALONE, LOAD_VARIANTS_BY_KEY, AsyncLoadReport, AsyncLoadRun
+from .authorize import AuthorizeReport, AuthorizeRun, PerRequest
 from .inprocess import Cell
 from .load import LoadReport, LoadRun
 from .stats import Summary, describe_ratio, ratio
@@ -25,6 +27,7 @@ from .stats import Summary, describe_ratio, ratio
 # The goals the benchmark reports against (from the project's performance brief).
 SLASH_MAX_X_BARE = 3.0
 EVENT_MAX_OURS_OVER_BOLT = 1.05
+AUTHORIZE_MIN_OURS_OVER_BOLT_RPS = 10.0
 
 
 def _version_of(distribution: str) -> str:
@@ -80,6 +83,10 @@ def machine_info() -> dict[str, Any]:
         "slack_sdk": _version_of("slack_sdk"),
         "django_slack_bolt": _version_of("django-slack-bolt"),
         "gunicorn": _version_of("gunicorn"),
+        "uvicorn": _version_of("uvicorn"),
+        "aiohttp": _version_of("aiohttp"),
+        "uvloop": _version_of("uvloop"),
+        "httptools": _version_of("httptools"),
         # Others may commit while the benchmark runs: name what it measured.
         "code": code_version(),
         "load_average_at_start": load_average(),
@@ -290,6 +297,219 @@ def load_table(rows: Sequence[LoadRow]) -> str:
     return _table(header, body)
 
 
+# -- the authorization part ---------------------------------------------------------------------
+
+AUTHORIZE_BOLT, AUTHORIZE_OURS = "bolt_default", "django_authorize"
+
+
+@dataclass(frozen=True)
+class AuthorizeRow:
+    variant: str
+    rounds: int
+    requests_per_s: float  # the median over rounds, as are p50 and p99
+    rps_min: float
+    rps_max: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int  # answered, over all rounds
+    handled: int  # by the app: answered, and left unanswered by the client at the end of a run
+    web_api_calls: int
+    ours_vs_bolt_rps: float | None
+    ours_vs_bolt_rps_paired: float | None
+
+    @property
+    def calls_per_request(self) -> float:
+        return ratio(self.web_api_calls, self.handled)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "calls_per_request": self.calls_per_request}
+
+
+def authorize_rows(runs: Sequence[AuthorizeRun]) -> list[AuthorizeRow]:
+    grouped: dict[str, list[AuthorizeRun]] = {}
+    for run in runs:
+        grouped.setdefault(run.variant, []).append(run)
+    bolt_rps = [run.requests_per_s for run in grouped.get(AUTHORIZE_BOLT, [])]
+    rows = []
+    for variant in sorted(grouped, key=lambda key: _order(AUTHORIZE_VARIANTS_BY_KEY, key)):
+        variant_runs = grouped[variant]
+        rps = [run.requests_per_s for run in variant_runs]
+        compare = variant == AUTHORIZE_OURS and len(bolt_rps) == len(rps)
+        rows.append(
+            AuthorizeRow(
+                variant=variant,
+                rounds=len(variant_runs),
+                requests_per_s=statistics.median(rps),
+                rps_min=min(rps),
+                rps_max=max(rps),
+                p50_ms=statistics.median(run.p50_ms for run in variant_runs),
+                p99_ms=statistics.median(run.p99_ms for run in variant_runs),
+                errors=sum(run.errors for run in variant_runs),
+                requests=sum(run.requests for run in variant_runs),
+                handled=sum(run.handled for run in variant_runs),
+                web_api_calls=sum(run.web_api_calls for run in variant_runs),
+                ours_vs_bolt_rps=ratio(statistics.median(rps), statistics.median(bolt_rps))
+                if compare
+                else None,
+                ours_vs_bolt_rps_paired=paired_ratio(rps, bolt_rps) if compare else None,
+            )
+        )
+    return rows
+
+
+def authorize_load_table(rows: Sequence[AuthorizeRow]) -> str:
+    body = [
+        [
+            AUTHORIZE_VARIANTS_BY_KEY[row.variant].label,
+            f"{row.requests_per_s:.0f}",
+            f"{row.rps_min:.0f}-{row.rps_max:.0f}",
+            f"{row.p50_ms:.2f}",
+            f"{row.p99_ms:.2f}",
+            f"{row.calls_per_request:.2f} ({row.web_api_calls} in {row.handled})",
+            (
+                f"{row.ours_vs_bolt_rps:.1f}x req/s (per round: {row.ours_vs_bolt_rps_paired:.1f}x)"
+                if row.ours_vs_bolt_rps is not None and row.ours_vs_bolt_rps_paired is not None
+                else ""
+            ),
+            str(row.errors),
+        ]
+        for row in rows
+    ]
+    header = [
+        "variant",
+        "req/s",
+        "req/s range",
+        "p50 ms",
+        "p99 ms",
+        "Web API calls / request",
+        "ours vs Bolt",
+        "errors",
+    ]
+    return _table(header, body)
+
+
+def authorize_per_request_table(rows: Sequence[PerRequest]) -> str:
+    body = [
+        [
+            AUTHORIZE_VARIANTS_BY_KEY[row.variant].label,
+            f"{row.request} ({row.requests} workspaces)",
+            f"{ratio(row.db_queries, row.requests):.2f}",
+            f"{ratio(row.web_api_calls, row.requests):.2f}",
+            f"{row.median_ms:.2f}",
+        ]
+        for row in sorted(rows, key=lambda r: (_order(AUTHORIZE_VARIANTS_BY_KEY, r.variant), r.request))
+    ]
+    return _table(
+        ["variant", "request", "DB queries / request", "Web API calls / request", "median ms"], body
+    )
+
+
+def authorize_targets(
+    per_request: Sequence[PerRequest], rows: Sequence[AuthorizeRow]
+) -> list[dict[str, Any]]:
+    ours_in_process = [row for row in per_request if row.variant == AUTHORIZE_OURS]
+    ours_load = next((row for row in rows if row.variant == AUTHORIZE_OURS), None)
+    in_process_calls = sum(row.web_api_calls for row in ours_in_process)
+    in_process_requests = sum(row.requests for row in ours_in_process)
+    measured = f"{in_process_calls} calls in {in_process_requests} requests in-process"
+    calls = in_process_calls
+    if ours_load is not None:
+        measured += f", {ours_load.web_api_calls} in {ours_load.handled} under load"
+        calls += ours_load.web_api_calls
+    found: list[dict[str, Any]] = [
+        {
+            "target": "DjangoAuthorize: no Web API call per request",
+            "measured": measured,
+            "value": calls,
+            "met": calls == 0,
+        }
+    ]
+    if ours_load is not None and ours_load.ours_vs_bolt_rps is not None:
+        minimum = AUTHORIZE_MIN_OURS_OVER_BOLT_RPS
+        paired = ours_load.ours_vs_bolt_rps_paired
+        found.append(
+            {
+                "target": f"DjangoAuthorize at least {minimum:g}x the req/s of Bolt's default (median)",
+                "measured": f"{ours_load.ours_vs_bolt_rps:.1f}x (per round: {paired:.1f}x)",
+                "value": ours_load.ours_vs_bolt_rps,
+                "paired_value": paired,
+                "met": ours_load.ours_vs_bolt_rps >= minimum,
+            }
+        )
+    return found
+
+
+def authorize_results(report: AuthorizeReport, config: dict[str, Any]) -> dict[str, Any]:
+    """The part's entry in latest.json (tables included, as markdown)."""
+    rows = authorize_rows(report.runs or [])
+    found = authorize_targets(report.per_request, rows)
+    results: dict[str, Any] = {
+        "config": config,
+        "workspaces": report.workspaces,
+        "slack_latency_s": report.slack_latency_s,
+        "per_request": [row.as_dict() for row in report.per_request],
+        "per_request_table": authorize_per_request_table(report.per_request),
+        "targets": found,
+    }
+    if report.runs is None:
+        results["skipped"] = report.skipped
+    else:
+        results.update(
+            client=report.client,
+            server=report.server,
+            rows=[row.as_dict() for row in rows],
+            runs=[{**run.__dict__, "requests_per_s": run.requests_per_s} for run in report.runs],
+            table=authorize_load_table(rows),
+        )
+    return results
+
+
+def _authorize_markdown(part: dict[str, Any]) -> list[str]:
+    cfg = part["config"]
+    latency_ms = part["slack_latency_s"] * 1000
+    out = [
+        "",
+        f"## Authorization: {part['workspaces']} workspaces, auth.test answered in {latency_ms:.0f} ms",
+        "",
+        f"Two apps served by our adapter, identical but for `authorize`, read the same {part['workspaces']} "
+        "installations (SQLite, tokens encrypted): Bolt's default (`App(installation_store=...)`, which "
+        "calls `auth.test` on every request) and ours (`App(authorize=DjangoAuthorize(...))`). The "
+        "request is a signed `app_mention` from a user other than the installer, each request to the "
+        "next workspace in turn; a fake Slack on 127.0.0.1 answers `auth.test` after "
+        f"{latency_ms:.0f} ms. The part took {part['runtime_s']:.0f} s.",
+        "",
+        "In-process (Django's test client), one request to every workspace with the cache empty (cold), "
+        "then one more each (warm); every answer checked (the listener got the workspace's own bot):",
+        "",
+        part["per_request_table"],
+    ]
+    if "skipped" in part:
+        out += ["", f"Under gunicorn: skipped: {part['skipped']}"]
+    else:
+        threads = cfg["workers"] * cfg["threads"]
+        cap = (
+            f" Bolt's default holds a gunicorn thread through each `auth.test`: {threads} threads cap it "
+            f"below {threads / part['slack_latency_s']:.0f} req/s, and its latency is mostly the queue for "
+            "a thread."
+            if part["slack_latency_s"] > 0
+            else ""
+        )
+        out += [
+            "",
+            f"Under gunicorn (`{part['server']}`, Django's local-memory cache in each worker), load client "
+            f"**{part['client']}**, {cfg['connections']} keep-alive connections, {cfg['rounds']} round(s) "
+            f"of {cfg['duration_s']} s per variant in rotating order, after a warm-up. req/s, p50 and p99 "
+            "are medians over rounds. Web API calls are counted by the fake Slack (each app's calls carry "
+            "a header of their own), per request the app handled: the answered ones and those the "
+            f"client left unanswered at the end of a run (wrk leaves one per connection).{cap}",
+            "",
+            part["table"],
+        ]
+    out += ["", targets_table(part["targets"])]
+    return out
+
+
 def write_atomically(path: Path, text: str) -> None:
     # Through a .tmp beside it (ignored by git), so an interrupted run never leaves half a file.
     temporary = path.with_name(path.name + ".tmp")
@@ -314,6 +534,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- {machine['python']}, Django {machine['django']}, slack_bolt {machine['slack_bolt']}, "
         f"slack_sdk {machine['slack_sdk']}, django-slack-bolt {machine['django_slack_bolt']}, "
         f"gunicorn {machine['gunicorn']}",
+        f"- uvicorn {machine.get('uvicorn')}, aiohttp {machine.get('aiohttp')}, "
+        f"uvloop {machine.get('uvloop')}, httptools {machine.get('httptools')}",
         f"- django-slack-bolt code: {machine['code']}",
         f"- load average (1 min) at start: {machine['load_average_at_start']}, "
         f"at end: {machine.get('load_average_at_end')}",
@@ -364,4 +586,397 @@ def render_markdown(results: dict[str, Any]) -> str:
                     f"even after {cfg['max_starts']} starts (gunicorn spreads connections over its "
                     "workers unevenly); the medians shrug off a few. See `runs` in latest.json.",
                 ]
+    authorize = results.get("authorize")
+    if authorize is not None:
+        out += _authorize_markdown(authorize)
+    async_part = results.get("async")
+    if async_part is not None:
+        out += _async_markdown(async_part)
     return "\n".join(out) + "\n"
+
+
+# -- the async part ------------------------------------------------------------------------------
+
+ASYNC_SLASH_MAX_X_BARE = 3.0
+ASYNC_MIN_ASYNC_OVER_SYNC_RPS = 3.0
+ASYNC_TARGET_CONCURRENCY = 200
+# The fake Slack is taken to keep up when, alone, it answers this many times what a variant drew from it.
+FAKE_HEADROOM = 1.5
+ASYNC_SYNC, ASYNC_APP = "sync_app", "async_app"
+
+
+def _mb(kb: float) -> float:
+    return kb / 1024
+
+
+@dataclass(frozen=True)
+class AsyncInProcessRow:
+    variant: str
+    summary: Summary
+    x_bare: float
+    ours_vs_bolt_runner: float | None  # on our row: our median over that of Bolt's runner
+    round_medians_ms: list[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "n": self.summary.n,
+            "median_ms": self.summary.median,
+            "p99_ms": self.summary.p99,
+            "mean_ms": self.summary.mean,
+            "min_ms": self.summary.minimum,
+            "x_bare": self.x_bare,
+            "ours_vs_bolt_runner": self.ours_vs_bolt_runner,
+            "round_medians_ms": self.round_medians_ms,
+        }
+
+
+def async_in_process_rows(cells: Sequence[Cell]) -> list[AsyncInProcessRow]:
+    summaries = {cell.variant.key: Summary.of(cell.samples_ms) for cell in cells}
+    bare, runner = summaries.get("async_bare"), summaries.get("async_bolt_runner")
+    return [
+        AsyncInProcessRow(
+            variant=cell.variant.key,
+            summary=summaries[cell.variant.key],
+            x_bare=ratio(summaries[cell.variant.key].median, bare.median) if bare else math.nan,
+            ours_vs_bolt_runner=(
+                ratio(summaries[cell.variant.key].median, runner.median)
+                if runner and cell.variant.key == "async_ours"
+                else None
+            ),
+            round_medians_ms=[round(m, 4) for m in cell.round_medians_ms],
+        )
+        for cell in cells
+    ]
+
+
+def async_in_process_table(rows: Sequence[AsyncInProcessRow]) -> str:
+    body = [
+        [
+            ASYNC_VARIANTS_BY_KEY[row.variant].label,
+            f"{row.summary.median:.3f}",
+            f"{row.summary.p99:.3f}",
+            f"{row.x_bare:.2f}",
+            describe_ratio(row.ours_vs_bolt_runner) if row.ours_vs_bolt_runner is not None else "",
+        ]
+        for row in rows
+    ]
+    return _table(["variant", "median ms", "p99 ms", "x bare", "ours vs Bolt's runner"], body)
+
+
+@dataclass(frozen=True)
+class AsyncLoadRow:
+    variant: str
+    concurrency: int
+    rounds: int
+    requests_per_s: float  # the median over rounds, as are p50, p99, the CPU and each worker's RSS
+    rps_min: float
+    rps_max: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int  # answered, over all rounds
+    handled: int  # answered, and left unanswered by the client at the end of a run
+    web_api_calls: int | None
+    rss_mb: list[float]  # per worker, lowest pid first
+    cpu_ms_per_request: float | None
+    fake_cpu_cores: float | None
+    vs_sync_rps: float | None  # on the async rows: their req/s over the sync App's
+    vs_sync_rps_paired: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _median_or_none(values: Sequence[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+def async_load_rows(runs: Sequence[AsyncLoadRun]) -> list[AsyncLoadRow]:
+    grouped: dict[tuple[int, str], list[AsyncLoadRun]] = {}
+    for run in runs:
+        grouped.setdefault((run.concurrency, run.variant), []).append(run)
+    order = [*LOAD_VARIANTS_BY_KEY, FAKE_ALONE]
+    rows = []
+    for (concurrency, variant), group in sorted(
+        grouped.items(), key=lambda item: (item[0][0], order.index(item[0][1]))
+    ):
+        rps = [run.requests_per_s for run in group]
+        sync_rps = [run.requests_per_s for run in grouped.get((concurrency, ASYNC_SYNC), [])]
+        compare = variant in ("async_app", "async_bare_call") and len(sync_rps) == len(rps)
+        workers = min((len(run.rss_kb) for run in group), default=0)
+        calls = [run.web_api_calls for run in group]
+        rows.append(
+            AsyncLoadRow(
+                variant=variant,
+                concurrency=concurrency,
+                rounds=len(group),
+                requests_per_s=statistics.median(rps),
+                rps_min=min(rps),
+                rps_max=max(rps),
+                p50_ms=statistics.median(run.p50_ms for run in group),
+                p99_ms=statistics.median(run.p99_ms for run in group),
+                errors=sum(run.errors for run in group),
+                requests=sum(run.requests for run in group),
+                handled=sum(run.requests + run.abandoned for run in group),
+                web_api_calls=None if any(c is None for c in calls) else sum(c or 0 for c in calls),
+                rss_mb=[_mb(statistics.median(run.rss_kb[i] for run in group)) for i in range(workers)],
+                cpu_ms_per_request=_median_or_none([run.cpu_ms_per_request for run in group]),
+                fake_cpu_cores=_median_or_none([run.fake_cpu_cores for run in group]),
+                vs_sync_rps=ratio(statistics.median(rps), statistics.median(sync_rps)) if compare else None,
+                vs_sync_rps_paired=paired_ratio(rps, sync_rps) if compare else None,
+            )
+        )
+    return rows
+
+
+def _async_variant_label(key: str) -> str:
+    if key == FAKE_ALONE:
+        return "fake Slack alone (wrk straight at chat.postMessage, keep-alive)"
+    return LOAD_VARIANTS_BY_KEY[key].label
+
+
+def async_load_table(rows: Sequence[AsyncLoadRow]) -> str:
+    body = []
+    for row in rows:
+        body.append(
+            [
+                str(row.concurrency),
+                _async_variant_label(row.variant),
+                f"{row.requests_per_s:.0f}",
+                f"{row.rps_min:.0f}-{row.rps_max:.0f}",
+                f"{row.p50_ms:.0f}",
+                f"{row.p99_ms:.0f}",
+                " / ".join(f"{mb:.1f}" for mb in row.rss_mb),
+                f"{row.cpu_ms_per_request:.2f}" if row.cpu_ms_per_request is not None else "",
+                f"{row.fake_cpu_cores:.2f}" if row.fake_cpu_cores is not None else "",
+                (
+                    f"{row.web_api_calls} / {row.requests}"
+                    if row.web_api_calls is not None and row.variant != FAKE_ALONE
+                    else ""
+                ),
+                (
+                    f"{row.vs_sync_rps:.2f}x (per round: {row.vs_sync_rps_paired:.2f}x)"
+                    if row.vs_sync_rps is not None and row.vs_sync_rps_paired is not None
+                    else ""
+                ),
+                str(row.errors),
+            ]
+        )
+    header = [
+        "concurrency",
+        "variant",
+        "req/s",
+        "req/s range",
+        "p50 ms",
+        "p99 ms",
+        "RSS per worker MB",
+        "worker CPU ms / request",
+        "fake Slack CPU (cores)",
+        "calls / answered",
+        "vs sync App",
+        "errors",
+    ]
+    return _table(header, body)
+
+
+def _fake_keeps_up(rows: Sequence[AsyncLoadRow]) -> dict[str, Any] | None:
+    """Whether the fake Slack kept up at the highest concurrency: alone it answers far more, and it
+    did not use a whole core (its GIL's limit) while the variants ran."""
+    if not rows:
+        return None
+    top = max(row.concurrency for row in rows)
+    at_top = {row.variant: row for row in rows if row.concurrency == top}
+    alone = at_top.get(FAKE_ALONE)
+    drawn = [row for key, row in at_top.items() if key != FAKE_ALONE]
+    busiest = max(drawn, key=lambda row: row.requests_per_s, default=None)
+    cores = max((row.fake_cpu_cores or 0.0 for row in drawn), default=0.0)
+    if busiest is None:
+        return None
+    headroom = ratio(alone.requests_per_s, busiest.requests_per_s) if alone is not None else None
+    keeps_up = cores < 0.5 and (headroom is None or headroom >= FAKE_HEADROOM)
+    return {
+        "concurrency": top,
+        "fake_alone_rps": alone.requests_per_s if alone is not None else None,
+        "busiest_variant": busiest.variant,
+        "busiest_rps": busiest.requests_per_s,
+        "headroom": headroom,
+        "max_fake_cpu_cores": cores,
+        "keeps_up": keeps_up,
+    }
+
+
+def _fake_sentence(check: dict[str, Any] | None) -> str:
+    if check is None:
+        return ""
+    top, cores = check["concurrency"], check["max_fake_cpu_cores"]
+    busiest = f"{_async_variant_label(check['busiest_variant'])} ({check['busiest_rps']:.0f} req/s)"
+    alone = (
+        f"Alone, at concurrency {top}, it answered {check['fake_alone_rps']:.0f} req/s, "
+        f"{check['headroom']:.1f}x what the busiest variant drew from it, {busiest}; "
+        if check["headroom"] is not None
+        else f"(Not measured alone: that needs wrk.) At concurrency {top} the busiest variant was {busiest}; "
+    )
+    verdict = (
+        "**The fake Slack is not the bottleneck.**"
+        if check["keeps_up"]
+        else "**The fake Slack may be the bottleneck**: read the async numbers as a lower bound."
+    )
+    return (
+        f"{alone}while the variants ran it used at most {cores:.2f} of a core (its threads share one GIL, "
+        f"so about 1 is its limit). {verdict}"
+    )
+
+
+def async_targets(
+    in_process: Sequence[AsyncInProcessRow], load: Sequence[AsyncLoadRow]
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    by_key = {row.variant: row for row in in_process}
+    ours, bare = by_key.get("async_ours"), by_key.get("async_bare")
+    if ours is not None and bare is not None:
+        paired = paired_ratio(ours.round_medians_ms, bare.round_medians_ms)
+        found.append(
+            {
+                "target": "AsyncApp slash command through AsyncSlackEventsView within "
+                f"{ASYNC_SLASH_MAX_X_BARE:g}x the bare async view (median, in-process)",
+                "measured": f"{ours.x_bare:.2f}x bare (per round: {paired:.2f}x)",
+                "value": ours.x_bare,
+                "paired_value": paired,
+                "met": ours.x_bare <= ASYNC_SLASH_MAX_X_BARE,
+            }
+        )
+    rows = {(row.concurrency, row.variant): row for row in load}
+    concurrency = ASYNC_TARGET_CONCURRENCY if (ASYNC_TARGET_CONCURRENCY, ASYNC_APP) in rows else None
+    if concurrency is None and load:
+        concurrency = max(row.concurrency for row in load)  # --async-concurrency without 200
+    async_row, sync_row = rows.get((concurrency or 0, ASYNC_APP)), rows.get((concurrency or 0, ASYNC_SYNC))
+    if async_row is not None and sync_row is not None and async_row.vs_sync_rps is not None:
+        minimum = ASYNC_MIN_ASYNC_OVER_SYNC_RPS
+        found.append(
+            {
+                "target": f"AsyncApp under uvicorn at least {minimum:g}x the req/s of the sync App under "
+                f"gunicorn, at concurrency {concurrency} (median)",
+                "measured": f"{async_row.requests_per_s:.0f} vs {sync_row.requests_per_s:.0f} req/s: "
+                f"{async_row.vs_sync_rps:.2f}x (per round: {async_row.vs_sync_rps_paired:.2f}x)",
+                "value": async_row.vs_sync_rps,
+                "paired_value": async_row.vs_sync_rps_paired,
+                "met": async_row.vs_sync_rps >= minimum,
+            }
+        )
+        if async_row.rss_mb and sync_row.rss_mb:
+            async_mb, sync_mb = statistics.fmean(async_row.rss_mb), statistics.fmean(sync_row.rss_mb)
+            async_each = " / ".join(f"{mb:.1f}" for mb in async_row.rss_mb)
+            sync_each = " / ".join(f"{mb:.1f}" for mb in sync_row.rss_mb)
+            found.append(
+                {
+                    "target": f"AsyncApp workers' memory no higher than the sync App's, at concurrency "
+                    f"{concurrency} (median VmRSS of each worker; compared: their mean)",
+                    "measured": f"uvicorn {async_each} MB vs gunicorn {sync_each} MB: "
+                    f"{async_mb / sync_mb:.2f}x",
+                    "value": async_mb / sync_mb,
+                    "met": async_mb <= sync_mb,
+                }
+            )
+    return found
+
+
+def async_results(
+    cells: Sequence[Cell] | None,
+    load: AsyncLoadReport | None,
+    config: dict[str, Any],
+    skipped: dict[str, str],
+) -> dict[str, Any]:
+    """The async part's entry in latest.json (tables included, as markdown)."""
+    in_process_rows = async_in_process_rows(cells) if cells is not None else []
+    load_rows = async_load_rows([*load.runs, *load.fake_alone]) if load is not None else []
+    results: dict[str, Any] = {"config": config, "skipped": skipped}
+    if cells is not None:
+        results["in_process"] = {
+            "rows": [row.as_dict() for row in in_process_rows],
+            "table": async_in_process_table(in_process_rows),
+        }
+    if load is not None:
+        fake = _fake_keeps_up(load_rows)
+        results["load"] = {
+            "client": load.client,
+            "servers": load.servers,
+            "start_rss_mb": {name: [_mb(kb) for kb in kbs] for name, kbs in load.start_rss_kb.items()},
+            "rows": [row.as_dict() for row in load_rows],
+            "runs": [run.as_dict() for run in [*load.runs, *load.fake_alone]],
+            "table": async_load_table(load_rows),
+            "fake_slack": fake,
+            "fake_slack_sentence": _fake_sentence(fake),
+            "fake_alone_skipped": load.fake_alone_skipped,
+        }
+    results["targets"] = async_targets(in_process_rows, load_rows)
+    return results
+
+
+def _async_markdown(part: dict[str, Any]) -> list[str]:
+    cfg = part["config"]
+    out = [
+        "",
+        "## Async: an AsyncApp through our async views",
+        "",
+        f"The part took {part['runtime_s']:.0f} s.",
+    ]
+    for what, reason in part["skipped"].items():
+        out += ["", f"{what}: skipped: {reason}"]
+    in_process = part.get("in_process")
+    if in_process is not None:
+        out += [
+            "",
+            "In-process (Django's `AsyncClient`, this process's event loop, the same middleware as above): "
+            "the slash command `/bench`, whose listener only acknowledges, through `AsyncSlackEventsView` "
+            "with our fast-ack runner and with Bolt's own asyncio runner (`fast_ack=False`, polls for "
+            f"`ack()` every 10 ms), against a bare async view. {cfg['inprocess_rounds']} interleaved rounds; "
+            f"{cfg['iterations']} requests per variant, {cfg['slow_iterations']} through Bolt's runner. "
+            "Medians and p99 over all requests.",
+            "",
+            in_process["table"],
+        ]
+    load = part.get("load")
+    if load is not None:
+        start = load["start_rss_mb"]
+        latency_ms = cfg["slack_latency_s"] * 1000
+        out += [
+            "",
+            f"Under load: the slash command `/bench-post`, whose listener calls `chat.postMessage` "
+            f"(answered by a fake Slack on 127.0.0.1 after {latency_ms:.0f} ms) before it acknowledges: "
+            f"`await client.chat_postMessage(...)` then `await ack()` in the AsyncApp, the same without "
+            f"`await` in the App. Servers, both up at once, each serving only its own app: "
+            f"`{load['servers']['sync']}` and `{load['servers']['async']}`. "
+            f"Load client: **{load['client']}**, keep-alive connections; {cfg['rounds']} round(s) of "
+            f"{cfg['duration_s']} s per concurrency and variant, in rotating order, after a warm-up. "
+            "req/s, p50, p99 and the CPU are medians over "
+            "the rounds; *RSS per worker* is each worker's VmRSS at the end of a run, the median over the "
+            "rounds, lowest pid first; *worker CPU ms / request* is the workers' CPU time (user + system) "
+            "over the requests they handled; *calls / answered*: the `chat.postMessage` calls the fake "
+            "received, over the requests answered (wrk leaves one request per connection unanswered, which "
+            "the server may still handle). *vs sync App*: req/s over the sync App's at the same "
+            "concurrency (*per round*: the median of each round's ratio). Each gthread thread waits out "
+            f"its request's call, so {cfg['workers']} x {cfg['threads']} threads cap the sync App below "
+            f"{cfg['workers'] * cfg['threads'] / cfg['slack_latency_s']:.0f} req/s whatever the CPU.",
+            "",
+            load["table"],
+            "",
+            "RSS per worker once every worker had answered one request: gunicorn "
+            + " / ".join(f"{mb:.1f}" for mb in start.get("sync", []))
+            + " MB, uvicorn "
+            + " / ".join(f"{mb:.1f}" for mb in start.get("async", []))
+            + " MB.",
+        ]
+        if load.get("fake_slack_sentence"):
+            out += ["", load["fake_slack_sentence"]]
+        unbalanced = [run for run in load["runs"] if not run["balanced"]]
+        if unbalanced:
+            out += [
+                "",
+                f"{len(unbalanced)} of {len(load['runs'])} runs kept a lopsided spread of connections over "
+                f"the workers even after {cfg['max_starts']} starts; see `runs` in latest.json.",
+            ]
+    if part["targets"]:
+        out += ["", targets_table(part["targets"])]
+    return out

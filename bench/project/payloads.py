@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from .slack_apps import ACTION_ID, COMMAND, SIGNING_SECRET, WORKING_COMMAND
+from .common import ACTION_ID, COMMAND, POSTING_COMMAND, SIGNING_SECRET, WORKING_COMMAND
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -50,25 +50,26 @@ def _slash_command_body(command: str = COMMAND) -> str:
     )
 
 
-def _app_mention_body() -> str:
+def app_mention_body(team_id: str = "T0BENCH", bot_user_id: str = "U0BOT", event_id: str = "Ev0BENCH") -> str:
+    """An ``app_mention`` of the bot ``bot_user_id`` by Alice, in the workspace ``team_id``."""
     return json.dumps(
         {
             "token": "verification-token",
-            "team_id": "T0BENCH",
+            "team_id": team_id,
             "api_app_id": "A0BENCH",
             "event": {
                 "type": "app_mention",
                 "user": "U0ALICE",
-                "text": "<@U0BOT> hello",
+                "text": f"<@{bot_user_id}> hello",
                 "ts": "1700000000.000100",
                 "channel": "C0BENCH",
                 "event_ts": "1700000000.000100",
             },
             "type": "event_callback",
-            "event_id": "Ev0BENCH",
+            "event_id": event_id,
             "event_time": 1700000000,
             "authorizations": [
-                {"enterprise_id": None, "team_id": "T0BENCH", "user_id": "U0BOT", "is_bot": True}
+                {"enterprise_id": None, "team_id": team_id, "user_id": bot_user_id, "is_bot": True}
             ],
         }
     )
@@ -108,10 +109,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         True,
         "bench ok",
     ),
-    Scenario("app_mention", "app_mention event", _app_mention_body(), JSON, False),
+    Scenario("app_mention", "app_mention event", app_mention_body(), JSON, False),
     Scenario("block_action", "block action", _block_action_body(), FORM, True),
 )
 SCENARIOS_BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}
+
+# The async part's load: a slash command whose listener calls chat.postMessage, then acknowledges.
+POSTING_SCENARIO = Scenario(
+    "posting_command",
+    "slash command, chat.postMessage before ack()",
+    _slash_command_body(POSTING_COMMAND),
+    FORM,
+    True,
+    "bench ok",
+)
 
 
 def signed_headers(body: str) -> dict[str, str]:

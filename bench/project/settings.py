@@ -1,7 +1,9 @@
-"""Settings of the benchmark project: a production-like middleware stack, DEBUG off, no database use.
+"""Settings of the benchmark project: a production-like middleware stack, DEBUG off.
 
 The middleware is what a typical Django project runs on every request, so the "bare view" floor
-includes it and the adapters are compared with what a real deployment pays anyway.
+includes it and the adapters are compared with what a real deployment pays anyway. Only the
+authorization part uses the database (stored installations); ``bench/run.py`` gives every run a
+fresh database file and token key through the environment, which the gunicorn it starts inherits.
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 import os
 import tempfile
 
+from cryptography.fernet import Fernet
+
+from . import environment
+
 SECRET_KEY = "django-slack-bolt-bench-not-secret"
 DEBUG = False
 # "testserver" is the host of Django's test client; the others are how gunicorn is reached.
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-ROOT_URLCONF = "project.urls"
+# project.urls serves everything; the async part's servers name a URLconf of their own.
+ROOT_URLCONF = os.environ.get(environment.URLCONF) or "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
 USE_TZ = True
 
@@ -22,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django_slack_bolt",
 ]
 
 MIDDLEWARE = [
@@ -34,13 +42,23 @@ MIDDLEWARE = [
 ]
 
 # A database is configured, as in any real project, so the adapters' connection clean-up in the
-# listener threads does its usual work; no request here ever opens a connection, so the file is
-# never created.
+# listener threads does its usual work. Only the authorization part's apps read it (the stored
+# installations); the other parts' requests never open a connection. bench/run.py names a fresh
+# file for every run; the default only serves an import outside of it.
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(tempfile.gettempdir(), "django-slack-bolt-bench.sqlite3"),
+        "NAME": os.environ.get(environment.DATABASE)
+        or os.path.join(tempfile.gettempdir(), "django-slack-bolt-bench.sqlite3"),
     }
+}
+# No CACHES: Django's default local-memory cache, one per gunicorn worker, holds DjangoAuthorize's
+# entries (each worker reads a workspace's installation once, then serves it from memory).
+
+SLACK_BOLT = {
+    # A key of its own per process when run.py did not provide one: enough for an in-process import,
+    # not for gunicorn, whose workers must decrypt what run.py stored.
+    "TOKEN_ENCRYPTION_KEYS": [os.environ.get(environment.TOKEN_KEY) or Fernet.generate_key().decode()],
 }
 
 # Quiet by default: a log line per request would be measured along with the adapters.

@@ -1,38 +1,24 @@
-"""Three identical Bolt apps, one per served variant, so no adapter sees another's changes.
+"""The benchmark's Bolt apps: one per served variant, so no adapter sees another's changes.
 
 Both adapters change the app they are given (listener runner, start and completion handlers), so
-sharing one app would measure whichever adapter was installed last. Authorization is a static
-function: no request ever calls Slack's Web API.
+sharing one app would measure whichever adapter was installed last. The adapter comparison's apps
+authorize with a static function: none of their requests calls Slack's Web API. The authorization
+part's two apps differ only in how they authorize: from the stored installations, through Bolt's
+default (which calls ``auth.test`` on every request) or through ``DjangoAuthorize``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from slack_bolt import Ack, App
-from slack_bolt.authorization import AuthorizeResult
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 
-SIGNING_SECRET = "django-slack-bolt-bench-signing-secret"
-COMMAND = "/bench"
-# A command whose listener goes on working after ack(), as most real listeners do (building and posting
-# a message): about a millisecond of CPU in the listener thread.
-WORKING_COMMAND = "/bench-work"
-COMMAND_REPLY = "bench ok"
-ACTION_ID = "bench_button"
+from django_slack_bolt.authorize import DjangoAuthorize
+from django_slack_bolt.installation_store import DjangoInstallationStore
 
-
-def authorize(
-    enterprise_id: str | None, team_id: str | None, user_id: str | None, **_: Any
-) -> AuthorizeResult:
-    return AuthorizeResult(
-        enterprise_id=enterprise_id,
-        team_id=team_id,
-        bot_token="xoxb-bench-token",
-        bot_id="B0BENCH",
-        bot_user_id="U0BOT",
-        user_id=user_id,
-    )
+from . import environment
+from .common import ACTION_ID, COMMAND, COMMAND_REPLY, SIGNING_SECRET, WORKING_COMMAND, authorize
 
 
 def build_app() -> App:
@@ -63,3 +49,41 @@ def build_app() -> App:
 
 bolt_app = build_app()
 ours_app = build_app()
+
+
+# --- The authorization part ---------------------------------------------------------------------
+
+AUTH_CLIENT_ID = "1111111111.2222222222"
+AUTH_APP_ID = "A0BENCHAUTH"
+# Who installed the app in every workspace; the requests come from someone else (U0ALICE).
+INSTALLER_USER_ID = "U0INSTALLER"
+# Sent with every Web API call, naming the app: the fake Slack counts each app's calls apart. (Bolt
+# gives every request a client of its own, with the app client's headers.)
+APP_HEADER = "X-Bench-App"
+
+# (team_id, bot_user_id, bot_id) of the last authorization each app handed a listener: the bench
+# checks both apps authorize every workspace correctly, not merely that they answer 200.
+last_authorized: dict[str, tuple[str | None, str | None, str | None]] = {}
+
+
+def build_authorize_app(key: str, *, ours: bool) -> App:
+    """The same app but for ``authorize``: ``DjangoAuthorize`` (ours) or Bolt's default."""
+    store = DjangoInstallationStore(client_id=AUTH_CLIENT_ID)
+    client = WebClient(base_url=environment.web_api_url(), headers={APP_HEADER: key})
+    if ours:
+        app = App(
+            signing_secret=SIGNING_SECRET, client=client, authorize=DjangoAuthorize(installation_store=store)
+        )
+    else:
+        # Bolt builds its InstallationStoreAuthorize from the store: auth.test on every request.
+        app = App(signing_secret=SIGNING_SECRET, client=client, installation_store=store)
+
+    @app.event("app_mention")
+    def bench_mention(context: BoltContext) -> None:
+        last_authorized[key] = (context.team_id, context.bot_user_id, context.bot_id)
+
+    return app
+
+
+bolt_default_authorize_app = build_authorize_app("bolt_default", ours=False)
+django_authorize_app = build_authorize_app("django_authorize", ours=True)

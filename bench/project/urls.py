@@ -1,18 +1,26 @@
-"""One URL per variant: the bare floor, Bolt's own Django adapter, and django-slack-bolt."""
+"""One URL per variant: the bare floor, Bolt's own Django adapter, and django-slack-bolt.
+
+The authorization part's two apps are served by our adapter, each at its own URL; so are the async
+part's in-process variants (when aiohttp is installed), through our async views. The async part's
+servers serve URLconfs of their own (:mod:`project.urls_sync_server`, :mod:`project.urls_async_server`).
+"""
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 from slack_bolt.adapter.django import SlackRequestHandler as BoltSlackRequestHandler
 
 from django_slack_bolt import SlackRequestHandler
 from django_slack_bolt.views import SlackEventsView
 
-from . import slack_apps
+from . import slack_apps, views
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,22 @@ VARIANTS: tuple[Variant, ...] = (
 )
 VARIANTS_BY_KEY = {variant.key: variant for variant in VARIANTS}
 
+# The authorization part: the same adapter (ours), two ways to authorize from stored installations.
+AUTHORIZE_VARIANTS: tuple[Variant, ...] = (
+    Variant("bolt_default", "Bolt's default (InstallationStoreAuthorize)", "/authorize/bolt-default/events"),
+    Variant("django_authorize", "ours (DjangoAuthorize)", "/authorize/django/events"),
+)
+AUTHORIZE_VARIANTS_BY_KEY = {variant.key: variant for variant in AUTHORIZE_VARIANTS}
 
-@csrf_exempt
-def bare(request: HttpRequest) -> HttpResponse:
-    # The floor: Django's request cycle and middleware with no Slack work at all.
-    return HttpResponse("ok")
+# The async part, in-process: an AsyncApp through our async view, with our fast-ack runner and with
+# Bolt's own asyncio runner (which polls for ack() every 10 ms), against a bare async view.
+ASYNC_VARIANTS: tuple[Variant, ...] = (
+    Variant("async_bare", "bare async view", "/async/bare/"),
+    Variant("async_ours", "ours (AsyncSlackEventsView)", "/async/ours/events"),
+    Variant("async_bolt_runner", "ours, Bolt's asyncio runner (fast_ack=False)", "/async/bolt-runner/events"),
+)
+ASYNC_VARIANTS_BY_KEY = {variant.key: variant for variant in ASYNC_VARIANTS}
+HAS_AIOHTTP = importlib.util.find_spec("aiohttp") is not None
 
 
 _bolt_handler = BoltSlackRequestHandler(slack_apps.bolt_app)
@@ -45,8 +64,38 @@ def bolt_events(request: HttpRequest) -> HttpResponse:
     return _bolt_handler.handle(request)
 
 
-urlpatterns = [
-    path("bare/", bare),
+urlpatterns: list[URLPattern] = [
+    path("bare/", views.bare),
     path("bolt/events", bolt_events),
     path("ours/events", SlackEventsView.as_view(handler=SlackRequestHandler(slack_apps.ours_app))),
+    path(
+        AUTHORIZE_VARIANTS_BY_KEY["bolt_default"].path.lstrip("/"),
+        SlackEventsView.as_view(handler=SlackRequestHandler(slack_apps.bolt_default_authorize_app)),
+    ),
+    path(
+        AUTHORIZE_VARIANTS_BY_KEY["django_authorize"].path.lstrip("/"),
+        SlackEventsView.as_view(handler=SlackRequestHandler(slack_apps.django_authorize_app)),
+    ),
 ]
+
+
+def _async_urlpatterns() -> list[URLPattern]:
+    from django_slack_bolt.async_handler import AsyncSlackRequestHandler
+    from django_slack_bolt.views import AsyncSlackEventsView
+
+    from . import async_apps
+
+    def served(fast_ack: bool) -> Callable[..., Any]:
+        handler = AsyncSlackRequestHandler(async_apps.build_async_app(), fast_ack=fast_ack)
+        return AsyncSlackEventsView.as_view(handler=handler)
+
+    paths = {variant.key: variant.path.lstrip("/") for variant in ASYNC_VARIANTS}
+    return [
+        path(paths["async_bare"], async_apps.bare),
+        path(paths["async_ours"], served(fast_ack=True)),
+        path(paths["async_bolt_runner"], served(fast_ack=False)),
+    ]
+
+
+if HAS_AIOHTTP:
+    urlpatterns += _async_urlpatterns()
