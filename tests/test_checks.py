@@ -16,6 +16,8 @@ def _ids(messages) -> list[str]:  # type: ignore[no-untyped-def]
     return [m.id for m in messages]
 
 
+# Django's own model checks may open the database: on SQLite, JSONField asks it whether JSON is supported.
+@pytest.mark.django_db
 def test_configured_test_app_passes_every_check():
     assert check_settings() == []
     assert [m for m in run_checks() if m.id and m.id.startswith("django_slack_bolt")] == []
@@ -193,6 +195,7 @@ def test_w002_oauth_paths_not_where_the_urls_serve_them():
     ]
 
 
+@pytest.mark.django_db
 def test_checks_run_through_manage_py_check(capsys):
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
