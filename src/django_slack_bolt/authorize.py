@@ -42,6 +42,7 @@ from .installation_store import (
     DjangoInstallationStore,
     apply_latest_bot,
     installation_from_row,
+    lookup_team_id,
     to_db_datetime,
 )
 
@@ -149,7 +150,7 @@ class DjangoAuthorize(Authorize):
     def _cache_key_parts(
         self, context: Any, enterprise_id: str | None, team_id: str | None
     ) -> tuple[str, str | None, str | None]:
-        lookup_team = None if (context.is_enterprise_install or team_id is None) else team_id
+        lookup_team = lookup_team_id(team_id, context.is_enterprise_install)
         return self.installation_store.client_id, enterprise_id, lookup_team
 
     def _cache_lookup(
@@ -211,7 +212,7 @@ class DjangoAuthorize(Authorize):
         store = self.installation_store
         chosen = _Resolution()
         if not self.bot_only:
-            lookup_team = None if (is_enterprise_install or team_id is None) else team_id
+            lookup_team = lookup_team_id(team_id, is_enterprise_install)
             actor_mode = self.user_token_resolution == "actor"
             latest_row, user_row = store.find_authorization_rows(
                 enterprise_id=enterprise_id,
@@ -364,7 +365,7 @@ class DjangoAuthorize(Authorize):
         if not (bot_due or user_due):
             return None
         rotator = self._rotator(client)
-        team_id = None if installation.is_enterprise_install else installation.team_id
+        team_id = lookup_team_id(installation.team_id, installation.is_enterprise_install)
         with self._workspace_locked(installation.enterprise_id, team_id) as (locked, alias):
             # Re-read under the lock: a worker that waited finds the tokens another one refreshed.
             current = locked.find_installation(
@@ -404,7 +405,7 @@ class DjangoAuthorize(Authorize):
         if not self._due(bot.bot_token_expires_at, bot.bot_refresh_token):
             return None
         rotator = self._rotator(client)
-        team_id = None if bot.is_enterprise_install else bot.team_id
+        team_id = lookup_team_id(bot.team_id, bot.is_enterprise_install)
         with self._workspace_locked(bot.enterprise_id, team_id) as (locked, alias):
             current = locked.find_bot(
                 enterprise_id=bot.enterprise_id,

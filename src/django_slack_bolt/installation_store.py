@@ -52,6 +52,11 @@ _LATEST_BOT_PREFIX = "latest_bot_"
 LATEST_BOT_TOKEN = _LATEST_BOT_PREFIX + "bot_token"
 
 
+def lookup_team_id(team_id: str | None, is_enterprise_install: bool | None) -> str | None:
+    """The ``team_id`` rows are stored under: None for an org-wide install, whatever the event's team."""
+    return None if is_enterprise_install else team_id
+
+
 def to_db_datetime(value: float | int | None) -> datetime | None:
     """An epoch timestamp as the datetime the database stores (aware UTC, naive UTC without USE_TZ)."""
     if value is None:
@@ -327,9 +332,7 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        if is_enterprise_install or team_id is None:
-            team_id = None
-        row = self.latest_bots(enterprise_id, team_id).first()
+        row = self.latest_bots(enterprise_id, lookup_team_id(team_id, is_enterprise_install)).first()
         return None if row is None else bot_from_row(row)
 
     def find_installation(
@@ -340,9 +343,13 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        if is_enterprise_install or team_id is None:
-            team_id = None
-        row = self._installation_query(enterprise_id, team_id, user_id).first()
+        rows = self._installation_query(
+            enterprise_id, lookup_team_id(team_id, is_enterprise_install), user_id
+        )
+        return self._found(rows.first(), user_id)
+
+    @staticmethod
+    def _found(row: SlackInstallation | None, user_id: str | None) -> Installation | None:
         if row is None:
             return None
         return apply_latest_bot(installation_from_row(row), row, user_lookup=user_id is not None)
@@ -456,9 +463,7 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        if is_enterprise_install or team_id is None:
-            team_id = None
-        row = await self.latest_bots(enterprise_id, team_id).afirst()
+        row = await self.latest_bots(enterprise_id, lookup_team_id(team_id, is_enterprise_install)).afirst()
         return None if row is None else bot_from_row(row)
 
     async def async_find_installation(
@@ -469,12 +474,10 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        if is_enterprise_install or team_id is None:
-            team_id = None
-        row = await self._installation_query(enterprise_id, team_id, user_id).afirst()
-        if row is None:
-            return None
-        return apply_latest_bot(installation_from_row(row), row, user_lookup=user_id is not None)
+        rows = self._installation_query(
+            enterprise_id, lookup_team_id(team_id, is_enterprise_install), user_id
+        )
+        return self._found(await rows.afirst(), user_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await sync_to_async(self.delete_bot)(enterprise_id=enterprise_id, team_id=team_id)

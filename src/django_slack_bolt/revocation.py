@@ -14,11 +14,13 @@ from typing import Any
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.installation_store import InstallationStore
 
+from .installation_store import lookup_team_id
+
 __all__ = ["register_async_revocation_listeners", "register_revocation_listeners"]
 
 
 def _workspace(context: Mapping[str, Any]) -> dict[str, str | None]:
-    team_id = None if context.get("is_enterprise_install") else context.get("team_id")
+    team_id = lookup_team_id(context.get("team_id"), context.get("is_enterprise_install"))
     return {"enterprise_id": context.get("enterprise_id"), "team_id": team_id}
 
 
