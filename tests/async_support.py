@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 from slack_bolt.async_app import AsyncApp
@@ -52,3 +59,58 @@ def make_async_app(**kwargs: Any) -> AsyncApp:
     kwargs.setdefault("signing_secret", SIGNING_SECRET)
     kwargs.setdefault("authorize", authorize)
     return AsyncApp(**kwargs)
+
+
+_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def uvicorn_process(env: Mapping[str, str]) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
+    """uvicorn serving ``tests.apps.async_asgi`` on a free port of 127.0.0.1, in a process of its own.
+
+    Yields its base URL, the list its stderr lines are collected in, and the process; stops it after.
+    """
+    pytest.importorskip("uvicorn", reason="the ASGI tests serve the project with uvicorn")
+    command = [sys.executable, "-m", "uvicorn", "tests.apps.async_asgi:application"]
+    command += ["--host", "127.0.0.1", "--port", "0", "--lifespan", "off", "--no-access-log"]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log: list[str] = []
+    port: list[int] = []
+    listening = threading.Event()
+
+    def read_stderr() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line)
+            found = _LISTENING.search(line)
+            if found and not port:
+                port.append(int(found.group(1)))
+                listening.set()
+        listening.set()  # the process ended
+
+    reader = threading.Thread(target=read_stderr, name="uvicorn-stderr", daemon=True)
+    reader.start()
+    try:
+        listening.wait(60)
+        if not port:
+            pytest.fail("uvicorn did not start:\n" + "".join(log))
+        yield f"http://127.0.0.1:{port[0]}", log, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+        reader.join(timeout=15)
+        if process.stderr is not None:
+            process.stderr.close()

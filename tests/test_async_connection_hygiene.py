@@ -25,9 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,7 +32,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -57,11 +53,8 @@ from django_slack_bolt.async_handler import (
 from django_slack_bolt.testing import AsyncSlackTestClient, slash_command
 
 from .apps.async_db_slack_app import ROWS_PER_COMMAND
-from .async_support import async_test, make_async_app
+from .async_support import async_test, make_async_app, uvicorn_process
 from .support import SIGNING_SECRET
-
-ROOT = Path(__file__).resolve().parent.parent
-_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 T = TypeVar("T")
 
@@ -124,48 +117,8 @@ def uvicorn_on_the_test_database(conn_max_age: int) -> Iterator[Server]:
         "DJANGO_SLACK_BOLT_TEST_GC": "off",
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, "-m", "uvicorn", "tests.apps.async_asgi:application"]
-    command += ["--host", "127.0.0.1", "--port", "0", "--lifespan", "off", "--no-access-log"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    log: list[str] = []
-    port: list[int] = []
-    listening = threading.Event()
-
-    def read_stderr() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            found = _LISTENING.search(line)
-            if found and not port:
-                port.append(int(found.group(1)))
-                listening.set()
-        listening.set()  # the process ended
-
-    reader = threading.Thread(target=read_stderr, name="uvicorn-stderr", daemon=True)
-    reader.start()
-    try:
-        listening.wait(60)
-        if not port:
-            pytest.fail("uvicorn did not start:\n" + "".join(log))
-        yield Server(url=f"http://127.0.0.1:{port[0]}", application_name=application_name, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        reader.join(timeout=15)
-        if process.stderr is not None:
-            process.stderr.close()
+    with uvicorn_process(env) as (url, log, _):
+        yield Server(url=url, application_name=application_name, log=log)
 
 
 # --- counting ------------------------------------------------------------------------------------

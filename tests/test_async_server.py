@@ -12,8 +12,6 @@ import os
 import re
 import statistics
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,14 +37,13 @@ from django_slack_bolt.testing import (
 )
 
 from .apps.async_slack_app import FAKE_SLACK_URL_ENV, OAUTH_DIR_ENV, SLOW_WORK_SECONDS
+from .async_support import uvicorn_process
 from .support import SIGNING_SECRET
 from .test_bad_input import MALFORMED_BODIES, _sign_bytes
 
 pytest.importorskip("uvicorn", reason="the ASGI tests serve the project with uvicorn")
 
-ROOT = Path(__file__).resolve().parent.parent
 SEEDED_BOT_TOKEN = "xoxb-seeded-installation"
-_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 @dataclass
@@ -89,48 +86,8 @@ def _start(fake: FakeSlack, oauth_dir: Path, *, fast_ack: bool) -> Iterator[Serv
         OAUTH_DIR_ENV: str(oauth_dir),
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, "-m", "uvicorn", "tests.apps.async_asgi:application"]
-    command += ["--host", "127.0.0.1", "--port", "0", "--lifespan", "off", "--no-access-log"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    log: list[str] = []
-    listening = threading.Event()
-    port: list[int] = []
-
-    def read_stderr() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.append(line)
-            found = _LISTENING.search(line)
-            if found and not port:
-                port.append(int(found.group(1)))
-                listening.set()
-        listening.set()  # the process ended
-
-    reader = threading.Thread(target=read_stderr, name="uvicorn-stderr", daemon=True)
-    reader.start()
-    try:
-        listening.wait(60)
-        if not port:
-            pytest.fail("uvicorn did not start:\n" + "".join(log))
-        yield Server(url=f"http://127.0.0.1:{port[0]}", process=process, oauth_dir=oauth_dir, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        reader.join(timeout=15)
-        if process.stderr is not None:
-            process.stderr.close()
+    with uvicorn_process(env) as (url, log, process):
+        yield Server(url=url, process=process, oauth_dir=oauth_dir, log=log)
 
 
 @pytest.fixture(scope="module")
