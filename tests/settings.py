@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from typing import Any
 
 import django
@@ -87,5 +88,11 @@ if POSTGRES_URL:
         "HOST": _pg.hostname or "127.0.0.1",
         "PORT": str(_pg.port or 5432),
         "CONN_MAX_AGE": 0,
-        "TEST": {"NAME": "test_django_slack_bolt"},
+        # Unique per run, so that suites running at once can share one server. Set in the environment,
+        # the name is the same in the servers a test starts (they import these settings too).
+        "TEST": {
+            "NAME": os.environ.setdefault(
+                "DJANGO_SLACK_BOLT_TEST_POSTGRES_DB", f"test_django_slack_bolt_{uuid.uuid4().hex[:12]}"
+            )
+        },
     }

@@ -23,11 +23,11 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 
-from django_slack_bolt import authorization_cache
 from django_slack_bolt.admin import TOKEN_FIELDS
-from django_slack_bolt.authorize import DjangoAuthorize
-from django_slack_bolt.installation_store import DjangoInstallationStore
 from django_slack_bolt.models import SlackBot, SlackInstallation, SlackOAuthState
+from django_slack_bolt.oauth import authorization_cache
+from django_slack_bolt.oauth.authorize import DjangoAuthorize
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.signals import installation_deleted
 from django_slack_bolt.testing import FakeSlack, RecordedCall
 

@@ -4,9 +4,9 @@ Async listeners and lazy listeners outlive the request they came with. Under ASG
 request's thread-sensitive sync code (the ORM, ``aget()`` and ``sync_to_async`` alike) in a thread of
 that request, which asgiref retires once Django is done; ORM calls a listener makes later get a thread
 that only the garbage collector ends, and the connections such threads hold are closed by nobody. So
-:class:`~django_slack_bolt.async_handler.AsyncSlackRequestHandler` gives every listener and lazy
+:class:`~django_slack_bolt.http.async_handler.AsyncSlackRequestHandler` gives every listener and lazy
 listener an ORM thread of its own, and closes that thread's connections when the listener ends
-(:class:`~django_slack_bolt.async_handler.ListenerOrmThread`).
+(:class:`~django_slack_bolt.http.connections.ListenerOrmThread`).
 
 The proof: a uvicorn process serves tests/apps/async_db_slack_app.py on the test database, with the
 garbage collector off (whatever is closed was closed on purpose). After every batch of requests whose
@@ -44,12 +44,12 @@ from django.test import RequestFactory
 from slack_bolt.listener.async_listener_completion_handler import AsyncListenerCompletionHandler
 from slack_bolt.listener.async_listener_start_handler import AsyncListenerStartHandler
 
-from django_slack_bolt.async_handler import (
+from django_slack_bolt.http.async_handler import (
     AsyncDjangoListenerCompletionHandler,
     AsyncDjangoListenerStartHandler,
     AsyncSlackRequestHandler,
-    ListenerOrmThread,
 )
+from django_slack_bolt.http.connections import ListenerOrmThread
 from django_slack_bolt.testing import AsyncSlackTestClient, slash_command
 
 from .apps.async_db_slack_app import ROWS_PER_COMMAND

@@ -22,7 +22,7 @@ from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 
 from django_slack_bolt import AsyncSlackRequestHandler
-from django_slack_bolt.async_listener_runner import FastAckAsyncioListenerRunner, SignallingAsyncAck
+from django_slack_bolt.http.asyncio_runner import FastAckAsyncioListenerRunner, SignallingAsyncAck
 from django_slack_bolt.testing import (
     SlackRequest,
     app_mention,

@@ -33,16 +33,18 @@ from slack_sdk.oauth.installation_store import FileInstallationStore
 from slack_sdk.oauth.state_store import FileOAuthStateStore
 
 import django_slack_bolt
-from django_slack_bolt import async_handler, handler
-from django_slack_bolt.app_loader import get_configured_async_handler, get_configured_handler
-from django_slack_bolt.async_handler import (
+from django_slack_bolt.checks import check_async_app_served_under_asgi, check_settings
+from django_slack_bolt.exceptions import SlackBoltImproperlyConfigured
+from django_slack_bolt.http import async_handler
+from django_slack_bolt.http import sync_handler as handler
+from django_slack_bolt.http.app_loader import get_configured_async_handler, get_configured_handler
+from django_slack_bolt.http.async_handler import (
     AsyncDjangoLazyListenerRunner,
     AsyncDjangoListenerCompletionHandler,
     AsyncSlackRequestHandler,
 )
-from django_slack_bolt.async_listener_runner import FastAckAsyncioListenerRunner
-from django_slack_bolt.checks import check_async_app_served_under_asgi, check_settings
-from django_slack_bolt.exceptions import SlackBoltImproperlyConfigured
+from django_slack_bolt.http.asyncio_runner import FastAckAsyncioListenerRunner
+from django_slack_bolt.http.views import AsyncSlackEventsView, SlackEventsView
 from django_slack_bolt.testing import (
     RESPONSE_URL_METHOD,
     SlackRequest,
@@ -54,7 +56,6 @@ from django_slack_bolt.testing import (
     url_verification,
     view_submission,
 )
-from django_slack_bolt.views import AsyncSlackEventsView, SlackEventsView
 
 from .apps import async_slack_app
 from .async_support import asend, async_test, await_call, make_async_app

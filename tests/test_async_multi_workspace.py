@@ -37,9 +37,9 @@ from django.test import override_settings
 from django.urls import clear_url_caches
 from slack_bolt.async_app import AsyncApp
 
-from django_slack_bolt.app_factory import build_async_app
-from django_slack_bolt.installation_store import DjangoInstallationStore
 from django_slack_bolt.models import SlackBot, SlackInstallation, SlackOAuthState
+from django_slack_bolt.oauth.app_factory import build_async_app
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.testing import (
     AUTHORIZE_METHOD,
     RESPONSE_URL_METHOD,

@@ -19,9 +19,9 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 
-from django_slack_bolt.authorize import DjangoAuthorize
 from django_slack_bolt.handler import SlackRequestHandler
-from django_slack_bolt.installation_store import DjangoInstallationStore
+from django_slack_bolt.oauth.authorize import DjangoAuthorize
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.testing import FakeSlack, SlackTestClient
 from tests.support import SIGNING_SECRET
 from tests.urls import REGISTERED_HANDLERS

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,8 +83,8 @@ def _save(env: dict[str, str], token: str) -> None:
     subprocess.run([sys.executable, "-m", SETTINGS, "T1", token], env=env, check=True, cwd=ROOT)
 
 
-def _whoami(port: int) -> tuple[str, str]:
-    request = slash_command("/whoami", signing_secret=SIGNING_SECRET, team_id="T1", user_id="U1")
+def _whoami(port: int, hold: float) -> tuple[str, str]:
+    request = slash_command("/whoami", str(hold), signing_secret=SIGNING_SECRET, team_id="T1", user_id="U1")
     http = urllib.request.Request(
         f"http://127.0.0.1:{port}/slack/events",
         data=request.body.encode(),
@@ -94,14 +95,22 @@ def _whoami(port: int) -> tuple[str, str]:
     return pid, token
 
 
-def _answers_by_worker(port: int, workers: int = 2, attempts: int = 60) -> dict[str, set[str]]:
-    """Tokens each worker answered with, until every worker answered at least twice."""
+def _answers_by_worker(port: int, workers: int = 2, timeout: float = 30) -> dict[str, set[str]]:
+    """Tokens each worker answered with, until every worker answered at least twice.
+
+    Which idle worker accepts a connection is the kernel's choice, and one may still be starting: a
+    sequence of requests can all reach the same worker. So the requests go in rounds of ``workers`` at
+    once, each keeping its (sync) worker busy for a moment: once every worker runs, a round reaches
+    each of them.
+    """
     seen: dict[str, list[str]] = {}
-    for _ in range(attempts):
-        pid, token = _whoami(port)
-        seen.setdefault(pid, []).append(token)
-        if len(seen) >= workers and all(len(tokens) >= 2 for tokens in seen.values()):
-            break
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(workers) as pool:
+        while time.monotonic() < deadline:
+            for pid, token in pool.map(_whoami, [port] * workers, [0.2] * workers):
+                seen.setdefault(pid, []).append(token)
+            if len(seen) >= workers and all(len(tokens) >= 2 for tokens in seen.values()):
+                break
     assert len(seen) == workers, f"requests reached {len(seen)} of {workers} workers"
     return {pid: set(tokens) for pid, tokens in seen.items()}
 

@@ -35,8 +35,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from django_slack_bolt.installation_store import DjangoInstallationStore
 from django_slack_bolt.models import SlackInstallation
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.testing import AUTHORIZE_METHOD, FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,12 +20,12 @@ from django.db import connections
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from django_slack_bolt import encryption
-from django_slack_bolt.encryption import SEALED_PREFIX, EncryptedTokenField
 from django_slack_bolt.exceptions import SlackBoltImproperlyConfigured
-from django_slack_bolt.installation_store import DjangoInstallationStore
 from django_slack_bolt.models import SlackBot, SlackInstallation
-from django_slack_bolt.state_store import DjangoOAuthStateStore
+from django_slack_bolt.oauth import encryption
+from django_slack_bolt.oauth.encryption import SEALED_PREFIX, EncryptedTokenField
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
+from django_slack_bolt.oauth.state_store import DjangoOAuthStateStore
 
 from .settings import TEST_TOKEN_KEY
 from .store_support import databases, find_pg_dump, installation, raw_rows, raw_tokens, token_texts_in

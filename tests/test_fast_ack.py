@@ -16,7 +16,7 @@ import pytest
 from slack_bolt import App, BoltResponse
 
 from django_slack_bolt import SlackRequestHandler
-from django_slack_bolt.listener_runner import FastAckThreadListenerRunner
+from django_slack_bolt.http.thread_runner import FastAckThreadListenerRunner
 from django_slack_bolt.testing import SlackTestClient, block_action, options, view_submission
 
 from .support import SIGNING_SECRET, make_app
@@ -298,7 +298,7 @@ def test_middleware_response_wins_like_in_bolt(serve):
 def test_signalling_ack_survives_the_lazy_listener_copy():
     import copy
 
-    from django_slack_bolt.listener_runner import SignallingAck
+    from django_slack_bolt.http.thread_runner import SignallingAck
 
     ack = SignallingAck()
     ack("hello")

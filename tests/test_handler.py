@@ -20,7 +20,7 @@ from slack_bolt.listener.thread_runner import ThreadListenerRunner
 
 import django_slack_bolt
 from django_slack_bolt import handler as ours
-from django_slack_bolt.listener_runner import FastAckThreadListenerRunner
+from django_slack_bolt.http.thread_runner import FastAckThreadListenerRunner
 from django_slack_bolt.testing import slash_command
 
 from .support import SIGNING_SECRET, make_app, make_oauth_app

@@ -34,9 +34,10 @@ from hypothesis import strategies as st
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
-from django_slack_bolt import authorization_cache, signals
-from django_slack_bolt.installation_store import DjangoInstallationStore
+from django_slack_bolt import signals
 from django_slack_bolt.models import SlackBot, SlackInstallation
+from django_slack_bolt.oauth import authorization_cache
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 
 from .store_support import databases, installation, org_installation
 

@@ -20,10 +20,11 @@ from django.test import Client, override_settings
 from slack_bolt import App, BoltContext, Say
 from slack_sdk.oauth.installation_store import Installation
 
-from django_slack_bolt import SlackRequestHandler, authorization_cache
-from django_slack_bolt.app_factory import build_app
-from django_slack_bolt.installation_store import DjangoInstallationStore
+from django_slack_bolt import SlackRequestHandler
 from django_slack_bolt.models import SlackBot, SlackInstallation
+from django_slack_bolt.oauth import authorization_cache
+from django_slack_bolt.oauth.app_factory import build_app
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.signals import installation_deleted
 from django_slack_bolt.testing import FakeSlack, SlackRequest, app_mention, event
 

@@ -15,9 +15,9 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 
-from django_slack_bolt.installation_store import DjangoInstallationStore
 from django_slack_bolt.models import SlackBot, SlackInstallation, SlackOAuthState
-from django_slack_bolt.state_store import DjangoOAuthStateStore
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
+from django_slack_bolt.oauth.state_store import DjangoOAuthStateStore
 
 from .settings import TEST_TOKEN_KEY
 from .store_support import HAS_POSTGRES, databases, installation, raw_tokens

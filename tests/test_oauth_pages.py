@@ -27,7 +27,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import FileInstallationStore, Installation
 from slack_sdk.oauth.state_store import FileOAuthStateStore
 
-from django_slack_bolt.oauth_pages import (
+from django_slack_bolt.oauth.pages import (
     DjangoCallbackOptions,
     DjangoOAuthFlow,
     success_page_context,
@@ -447,7 +447,7 @@ def test_the_templates_are_package_data():
 def test_the_sync_pages_do_not_import_bolts_async_modules():
     # Those need aiohttp, an optional dependency.
     code = (
-        "import sys, django_slack_bolt.oauth_pages as p; "
+        "import sys, django_slack_bolt.oauth.pages, django_slack_bolt as p; "
         "assert 'slack_bolt.oauth.async_oauth_flow' not in sys.modules; "
         "assert p.AsyncDjangoOAuthFlow.__name__ == 'AsyncDjangoOAuthFlow'"
     )
@@ -465,7 +465,7 @@ def async_flow(tmp_path: Path, fake_slack: FakeSlack, **overrides: Any) -> Any:
     from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from django_slack_bolt.oauth_pages import AsyncDjangoCallbackOptions, AsyncDjangoOAuthFlow
+    from django_slack_bolt.oauth.async_pages import AsyncDjangoCallbackOptions, AsyncDjangoOAuthFlow
 
     kwargs: dict[str, Any] = {
         "client_id": "111.222",

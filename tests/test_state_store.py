@@ -18,7 +18,7 @@ from django.db import connections
 from django.utils import timezone
 
 from django_slack_bolt.models import SlackOAuthState
-from django_slack_bolt.state_store import DjangoOAuthStateStore
+from django_slack_bolt.oauth.state_store import DjangoOAuthStateStore
 
 from .store_support import databases
 

@@ -24,8 +24,8 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 
-from django_slack_bolt.authorize import DjangoAuthorize
-from django_slack_bolt.installation_store import DjangoInstallationStore
+from django_slack_bolt.oauth.authorize import DjangoAuthorize
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.signals import tokens_rotated
 from django_slack_bolt.testing import FakeSlack, RecordedCall
 

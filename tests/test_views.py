@@ -11,8 +11,8 @@ from django.urls import clear_url_caches, reverse
 from slack_bolt import App
 
 from django_slack_bolt import SlackRequestHandler
+from django_slack_bolt.http.views import SlackEventsView
 from django_slack_bolt.testing import SlackTestClient, slash_command
-from django_slack_bolt.views import SlackEventsView
 
 from .support import SIGNING_SECRET, make_app, make_oauth_app
 

@@ -32,7 +32,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_slack_bolt.installation_store import DjangoInstallationStore
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 from django_slack_bolt.testing import FakeSlack
 from project import environment, slack_apps
 from project.payloads import JSON, signed_headers

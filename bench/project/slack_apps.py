@@ -14,8 +14,8 @@ import json
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from django_slack_bolt.authorize import DjangoAuthorize
-from django_slack_bolt.installation_store import DjangoInstallationStore
+from django_slack_bolt.oauth.authorize import DjangoAuthorize
+from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 
 from . import environment
 from .common import ACTION_ID, COMMAND, COMMAND_REPLY, SIGNING_SECRET, WORKING_COMMAND, authorize

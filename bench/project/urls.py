@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from slack_bolt.adapter.django import SlackRequestHandler as BoltSlackRequestHandler
 
 from django_slack_bolt import SlackRequestHandler
-from django_slack_bolt.views import SlackEventsView
+from django_slack_bolt.http.views import SlackEventsView
 
 from . import slack_apps, views
 
@@ -80,8 +80,8 @@ urlpatterns: list[URLPattern] = [
 
 
 def _async_urlpatterns() -> list[URLPattern]:
-    from django_slack_bolt.async_handler import AsyncSlackRequestHandler
-    from django_slack_bolt.views import AsyncSlackEventsView
+    from django_slack_bolt.http.async_handler import AsyncSlackRequestHandler
+    from django_slack_bolt.http.views import AsyncSlackEventsView
 
     from . import async_apps
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from django_slack_bolt.async_handler import AsyncSlackRequestHandler
-from django_slack_bolt.views import AsyncSlackEventsView
+from django_slack_bolt.http.async_handler import AsyncSlackRequestHandler
+from django_slack_bolt.http.views import AsyncSlackEventsView
 
 from . import async_apps
 from .common import ASYNC_SERVER_BARE_CALL_PATH, ASYNC_SERVER_EVENTS_PATH

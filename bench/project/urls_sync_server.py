@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from django_slack_bolt import SlackRequestHandler
-from django_slack_bolt.views import SlackEventsView
+from django_slack_bolt.http.views import SlackEventsView
 
 from . import views
 from .common import SYNC_SERVER_EVENTS_PATH

@@ -11,11 +11,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app_factory import build_app, build_async_app
-    from .async_authorize import AsyncDjangoAuthorize
-    from .async_handler import AsyncSlackRequestHandler
-    from .async_listener_runner import FastAckAsyncioListenerRunner
-    from .authorize import DjangoAuthorize
     from .exceptions import DjangoSlackBoltError, SlackBoltImproperlyConfigured
     from .handler import (
         DjangoListenerCompletionHandler,
@@ -26,25 +21,48 @@ if TYPE_CHECKING:
         to_bolt_request,
         to_django_response,
     )
-    from .installation_store import DjangoInstallationStore
-    from .listener_runner import FastAckThreadListenerRunner
-    from .state_store import DjangoOAuthStateStore
+    from .http.async_handler import AsyncSlackRequestHandler
+    from .http.asyncio_runner import FastAckAsyncioListenerRunner
+    from .http.thread_runner import FastAckThreadListenerRunner
+    from .http.views import (
+        AsyncSlackEventsView,
+        AsyncSlackInstallView,
+        AsyncSlackOAuthRedirectView,
+        SlackEventsView,
+        SlackInstallView,
+        SlackOAuthRedirectView,
+    )
+    from .oauth.app_factory import build_app, build_async_app
+    from .oauth.async_authorize import AsyncDjangoAuthorize
+    from .oauth.async_pages import AsyncDjangoOAuthFlow
+    from .oauth.authorize import DjangoAuthorize
+    from .oauth.installation_store import DjangoInstallationStore
+    from .oauth.pages import DjangoOAuthFlow
+    from .oauth.state_store import DjangoOAuthStateStore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncDjangoAuthorize",
+    "AsyncDjangoOAuthFlow",
+    "AsyncSlackEventsView",
+    "AsyncSlackInstallView",
+    "AsyncSlackOAuthRedirectView",
     "AsyncSlackRequestHandler",
     "DjangoAuthorize",
     "DjangoInstallationStore",
     "DjangoListenerCompletionHandler",
     "DjangoListenerStartHandler",
+    "DjangoOAuthFlow",
     "DjangoOAuthStateStore",
     "DjangoSlackBoltError",
     "DjangoThreadLazyListenerRunner",
     "FastAckAsyncioListenerRunner",
     "FastAckThreadListenerRunner",
     "SlackBoltImproperlyConfigured",
+    "SlackEventsView",
+    "SlackInstallView",
+    "SlackOAuthRedirectView",
     "SlackRequestHandler",
     "build_app",
     "build_async_app",
@@ -58,17 +76,30 @@ __all__ = [
 _MODULES = {
     "DjangoSlackBoltError": ".exceptions",
     "SlackBoltImproperlyConfigured": ".exceptions",
-    "FastAckThreadListenerRunner": ".listener_runner",
+    "FastAckThreadListenerRunner": ".http.thread_runner",
+    **dict.fromkeys(
+        (
+            "SlackEventsView",
+            "SlackInstallView",
+            "SlackOAuthRedirectView",
+            "AsyncSlackEventsView",
+            "AsyncSlackInstallView",
+            "AsyncSlackOAuthRedirectView",
+        ),
+        ".http.views",
+    ),
     # Bolt's async side needs aiohttp: imported only when asked for.
-    "AsyncSlackRequestHandler": ".async_handler",
-    "FastAckAsyncioListenerRunner": ".async_listener_runner",
+    "AsyncSlackRequestHandler": ".http.async_handler",
+    "FastAckAsyncioListenerRunner": ".http.asyncio_runner",
+    "AsyncDjangoOAuthFlow": ".oauth.async_pages",
     # Multi-workspace apps (the stores need the app registry: imported after django.setup()).
-    "DjangoInstallationStore": ".installation_store",
-    "DjangoOAuthStateStore": ".state_store",
-    "DjangoAuthorize": ".authorize",
-    "AsyncDjangoAuthorize": ".async_authorize",
-    "build_app": ".app_factory",
-    "build_async_app": ".app_factory",
+    "DjangoInstallationStore": ".oauth.installation_store",
+    "DjangoOAuthStateStore": ".oauth.state_store",
+    "DjangoAuthorize": ".oauth.authorize",
+    "AsyncDjangoAuthorize": ".oauth.async_authorize",
+    "DjangoOAuthFlow": ".oauth.pages",
+    "build_app": ".oauth.app_factory",
+    "build_async_app": ".oauth.app_factory",
 }
 
 

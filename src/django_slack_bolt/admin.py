@@ -8,7 +8,7 @@ read-only field. Two actions reach Slack:
   when it has none) and reports, per row, whether Slack accepts it.
 * **Revoke and delete** (installations only, after a confirmation page) calls ``auth.revoke`` for
   the tokens of the rows it will delete, then deletes them through
-  :class:`~django_slack_bolt.installation_store.DjangoInstallationStore`, so the
+  :class:`~django_slack_bolt.oauth.installation_store.DjangoInstallationStore`, so the
   ``installation_deleted`` signal is sent and cached authorizations are dropped.
 
 Calls go to ``SLACK_BOLT["WEB_API_URL"]`` when it is set, else to Slack.
@@ -34,8 +34,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import conf
-from .installation_store import DjangoInstallationStore
-from .models import SlackBot, SlackInstallation, SlackOAuthState
+from .oauth.installation_store import DjangoInstallationStore
+from .oauth.models import SlackBot, SlackInstallation, SlackOAuthState
 
 _M = TypeVar("_M", bound=Model)
 

@@ -14,10 +14,10 @@ from django.urls import NoReverseMatch, reverse
 from slack_bolt import App
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
 
-from .app_loader import load_app
 from .conf import DEFAULTS, SETTING_NAME, unknown_keys
 from .exceptions import SlackBoltImproperlyConfigured
-from .request_guard import is_async_app, request_verification_secret
+from .http.app_loader import load_app
+from .http.bolt_app import is_async_app, request_verification_secret
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -204,10 +204,10 @@ def check_token_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[
     """``TOKEN_ENCRYPTION_KEYS``: required once the ORM stores keep tokens, and valid when set.
 
     The stores are in use when ``SLACK_BOLT`` configures OAuth (``CLIENT_ID``) or the configured app
-    keeps its installations in a :class:`~django_slack_bolt.installation_store.DjangoInstallationStore`.
+    keeps its installations in a :class:`~django_slack_bolt.oauth.installation_store.DjangoInstallationStore`.
     """
-    from .encryption import GENERATE_HINT, key_problems
-    from .installation_store import DjangoInstallationStore
+    from .oauth.encryption import GENERATE_HINT, key_problems
+    from .oauth.installation_store import DjangoInstallationStore
 
     user_settings = getattr(settings, SETTING_NAME, None)
     if not isinstance(user_settings, Mapping):
@@ -242,7 +242,7 @@ def _is_positive_int(value: object) -> bool:
 
 @register()
 def check_multi_workspace_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The values of the keys :func:`django_slack_bolt.app_factory.build_app` reads."""
+    """The values of the keys :func:`django_slack_bolt.oauth.app_factory.build_app` reads."""
     from django.core.cache import caches
     from django.core.cache.backends.base import InvalidCacheBackendError
 

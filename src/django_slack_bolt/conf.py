@@ -32,7 +32,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Largest request body handed to Bolt, in bytes; larger requests get 413 without being read.
     # None falls back to Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB by default).
     "MAX_BODY_SIZE": None,
-    # --- Multi-workspace apps: what django_slack_bolt.app_factory.build_app() reads. ---
+    # --- Multi-workspace apps: what django_slack_bolt.build_app() reads. ---
     # The app's signing secret; None falls back to the SLACK_SIGNING_SECRET environment variable.
     "SIGNING_SECRET": None,
     # The app's name on the install and callback pages; None says "the app".
@@ -116,9 +116,3 @@ def max_body_size() -> int:
 def _clear_cache_on_change(*, setting: str, **kwargs: Any) -> None:
     if setting in (SETTING_NAME, "DATA_UPLOAD_MAX_MEMORY_SIZE"):
         get_settings.cache_clear()
-        # The configured app is resolved from the settings, so it goes with them.
-        from .app_loader import get_configured_app, get_configured_async_handler, get_configured_handler
-
-        get_configured_app.cache_clear()
-        get_configured_handler.cache_clear()
-        get_configured_async_handler.cache_clear()

@@ -41,7 +41,7 @@ oauth_elsewhere = App(
 
 # An app keeping its installations in the ORM store: needs SLACK_BOLT["TOKEN_ENCRYPTION_KEYS"].
 def _orm_store_app() -> App:
-    from django_slack_bolt.installation_store import DjangoInstallationStore
+    from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 
     return App(signing_secret=SIGNING_SECRET, installation_store=DjangoInstallationStore("111.222"))
 

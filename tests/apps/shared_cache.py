@@ -36,13 +36,15 @@ ROOT_URLCONF = "tests.apps.shared_cache"
 def _app():  # type: ignore[no-untyped-def]
     from slack_bolt import App
 
-    from django_slack_bolt.authorize import DjangoAuthorize
+    from django_slack_bolt.oauth.authorize import DjangoAuthorize
     from tests.apps.slack_app import SIGNING_SECRET
 
     app = App(signing_secret=SIGNING_SECRET, authorize=DjangoAuthorize(client_id="111.222"))
 
     @app.command("/whoami")
-    def whoami(ack, context):  # type: ignore[no-untyped-def]
+    def whoami(ack, command, context):  # type: ignore[no-untyped-def]
+        # The text is how long to keep this (sync) worker busy: requests sent meanwhile go to another.
+        time.sleep(float(command.get("text") or 0))
         ack(f"{os.getpid()} {context.bot_token}")
 
     return app
@@ -68,7 +70,7 @@ def save_installation(team_id: str, bot_token: str) -> None:
     """``python -m tests.apps.shared_cache T1 xoxb-...``: what an OAuth callback in another process does."""
     from slack_sdk.oauth.installation_store import Installation
 
-    from django_slack_bolt.installation_store import DjangoInstallationStore
+    from django_slack_bolt.oauth.installation_store import DjangoInstallationStore
 
     DjangoInstallationStore("111.222").save(
         Installation(

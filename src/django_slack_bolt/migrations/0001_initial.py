@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import django_slack_bolt.encryption
+import django_slack_bolt.oauth.encryption
 
 
 class Migration(migrations.Migration):
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "bot_token",
-                    django_slack_bolt.encryption.EncryptedTokenField(
+                    django_slack_bolt.oauth.encryption.EncryptedTokenField(
                         blank=True, null=True, verbose_name="bot token"
                     ),
                 ),
@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
                 ("bot_scopes", models.TextField(blank=True, default="", verbose_name="bot scopes")),
                 (
                     "bot_refresh_token",
-                    django_slack_bolt.encryption.EncryptedTokenField(
+                    django_slack_bolt.oauth.encryption.EncryptedTokenField(
                         blank=True, null=True, verbose_name="bot refresh token"
                     ),
                 ),
@@ -125,7 +125,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "bot_token",
-                    django_slack_bolt.encryption.EncryptedTokenField(
+                    django_slack_bolt.oauth.encryption.EncryptedTokenField(
                         blank=True, null=True, verbose_name="bot token"
                     ),
                 ),
@@ -137,7 +137,7 @@ class Migration(migrations.Migration):
                 ("bot_scopes", models.TextField(blank=True, default="", verbose_name="bot scopes")),
                 (
                     "bot_refresh_token",
-                    django_slack_bolt.encryption.EncryptedTokenField(
+                    django_slack_bolt.oauth.encryption.EncryptedTokenField(
                         blank=True, null=True, verbose_name="bot refresh token"
                     ),
                 ),
@@ -148,14 +148,14 @@ class Migration(migrations.Migration):
                 ("user_id", models.CharField(max_length=32, verbose_name="installer")),
                 (
                     "user_token",
-                    django_slack_bolt.encryption.EncryptedTokenField(
+                    django_slack_bolt.oauth.encryption.EncryptedTokenField(
                         blank=True, null=True, verbose_name="user token"
                     ),
                 ),
                 ("user_scopes", models.TextField(blank=True, default="", verbose_name="user scopes")),
                 (
                     "user_refresh_token",
-                    django_slack_bolt.encryption.EncryptedTokenField(
+                    django_slack_bolt.oauth.encryption.EncryptedTokenField(
                         blank=True, null=True, verbose_name="user refresh token"
                     ),
                 ),

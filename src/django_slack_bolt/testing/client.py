@@ -94,8 +94,8 @@ class SlackRequestsMixin(Generic[ResponseT]):
         """The secret requests are signed with (``None``: the app does not verify requests)."""
         if self._signing_secret is not None:
             return self._signing_secret
-        from ..app_loader import get_configured_app
-        from ..request_guard import request_verification_secret
+        from ..http.app_loader import get_configured_app
+        from ..http.bolt_app import request_verification_secret
 
         return request_verification_secret(self.app if self.app is not None else get_configured_app())
 
@@ -233,7 +233,7 @@ class AsyncSlackTestClient(SlackRequestsMixin["Awaitable[_MonkeyPatchedASGIRespo
     runner runs ``async def`` test methods with ``async_to_sync``: thread-sensitive code, the
     listeners' included, runs in the test's thread, inside its transaction (a ``TestCase`` works).
     pytest-asyncio runs the loop itself, as a server does: each listener then gets a thread of its own
-    (see :class:`~django_slack_bolt.async_handler.ListenerOrmThread`) and the test needs
+    (see :class:`~django_slack_bolt.http.connections.ListenerOrmThread`) and the test needs
     ``@pytest.mark.django_db(transaction=True)``. Listeners keep running after the answer: wait for
     what they do (``await asyncio.to_thread(fake_slack.wait_for_call, ...)``) before the test ends.
     """

@@ -61,7 +61,7 @@ def fake_slack(fake_slack_session: FakeSlack) -> FakeSlack:
 @pytest.fixture
 def slack_app(fake_slack: FakeSlack) -> Iterator[App | AsyncApp]:
     """The app of ``SLACK_BOLT["APP"]``, talking to ``fake_slack`` during the test."""
-    from ..app_loader import get_configured_app
+    from ..http.app_loader import get_configured_app
 
     app = get_configured_app()
     with fake_slack.point_app(app):

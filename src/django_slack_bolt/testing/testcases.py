@@ -60,7 +60,7 @@ class SlackTestCaseMixin(_Base):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        from ..app_loader import get_configured_app
+        from ..http.app_loader import get_configured_app
 
         # Not stored in slack_app: subclasses (and reruns under other settings) resolve it again.
         cls._slack_app_under_test = cls.slack_app if cls.slack_app is not None else get_configured_app()

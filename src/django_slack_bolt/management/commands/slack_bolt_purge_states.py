@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from ...state_store import DjangoOAuthStateStore
+from ...oauth.state_store import DjangoOAuthStateStore
 
 
 def _states(count: int) -> str:

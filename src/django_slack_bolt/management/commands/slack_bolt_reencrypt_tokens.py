@@ -2,7 +2,7 @@
 
 Step two of a key rotation: put the new key first in ``SLACK_BOLT["TOKEN_ENCRYPTION_KEYS"]`` (keep the
 old one after it) and deploy, run this command, then remove the old key. Tokens are read as stored
-(ciphertext), re-encrypted with :func:`~django_slack_bolt.encryption.reencrypt` and written back, in
+(ciphertext), re-encrypted with :func:`~django_slack_bolt.oauth.encryption.reencrypt` and written back, in
 batches of rows, each batch in one transaction whose rows are locked (``SELECT ... FOR UPDATE`` where
 the database has it) so that a token rotated meanwhile by the app is never overwritten with the old one.
 
@@ -21,9 +21,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, models, router, transaction
 from django.db.models.functions import Cast
 
-from ...encryption import SETTING, get_fernet, is_under_first_key, reencrypt
 from ...exceptions import SlackBoltImproperlyConfigured
-from ...models import SlackBot, SlackInstallation
+from ...oauth.encryption import SETTING, get_fernet, is_under_first_key, reencrypt
+from ...oauth.models import SlackBot, SlackInstallation
 
 # Every encrypted column, per model.
 TOKEN_COLUMNS: dict[type[models.Model], tuple[str, ...]] = {

@@ -3,7 +3,7 @@
 ::
 
     # myproject/slack.py
-    from django_slack_bolt.app_factory import build_app
+    from django_slack_bolt import build_app
 
     app = build_app()
 
@@ -22,24 +22,25 @@
     }
 
 The app stores installations and OAuth states with the ORM stores, authorizes requests with
-:class:`~django_slack_bolt.authorize.DjangoAuthorize` (no ``auth.test`` per request), renders the
+:class:`~django_slack_bolt.oauth.authorize.DjangoAuthorize` (no ``auth.test`` per request), renders the
 install and callback pages from Django templates, and deletes the right rows on ``app_uninstalled``
-and ``tokens_revoked`` (:mod:`django_slack_bolt.revocation`, org-wide installs included).
+and ``tokens_revoked`` (:mod:`django_slack_bolt.oauth.revocation`, org-wide installs included).
 :func:`build_async_app` is the same for ``AsyncApp``. Keyword arguments are passed on to ``App(...)``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
-from . import conf
+from .. import conf
+from ..exceptions import SlackBoltImproperlyConfigured
 from .authorize import DjangoAuthorize
-from .exceptions import SlackBoltImproperlyConfigured
 from .installation_store import DjangoInstallationStore
 from .revocation import register_async_revocation_listeners, register_revocation_listeners
 from .state_store import DjangoOAuthStateStore
@@ -96,25 +97,46 @@ def _authorize_kwargs(oauth_kwargs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_app(**app_kwargs: Any) -> App:
-    """A multi-workspace :class:`~slack_bolt.App` configured by ``SLACK_BOLT``."""
-    from .oauth_pages import DjangoOAuthFlow
-
+def _build(
+    app_class: type[Any],
+    oauth_settings_class: type[Any],
+    oauth_flow_class: type[Any],
+    authorize_class: type[Any],
+    client: Any,
+    register_revocation: Callable[[Any, DjangoInstallationStore], None],
+    app_kwargs: dict[str, Any],
+) -> Any:
+    """The app both builders make: only the classes differ between ``App`` and ``AsyncApp``."""
     oauth_kwargs = oauth_settings_kwargs()
-    client = app_kwargs.pop("client", None) or WebClient(**_client_kwargs())
-    oauth_flow = DjangoOAuthFlow(
-        client=client, settings=OAuthSettings(**oauth_kwargs), app_name=conf.get_setting("APP_NAME")
+    oauth_flow = oauth_flow_class(
+        client=client, settings=oauth_settings_class(**oauth_kwargs), app_name=conf.get_setting("APP_NAME")
     )
-    app = App(
+    app = app_class(
         signing_secret=_required("SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
         client=client,
         oauth_flow=oauth_flow,
-        # Bolt annotates authorize= as a function returning AuthorizeResult; an Authorize instance
-        # (which may return None) is what it checks for at run time.
-        authorize=DjangoAuthorize(**_authorize_kwargs(oauth_kwargs)),  # type: ignore[arg-type]
+        # An Authorize instance (which may return None) is what Bolt checks for at run time.
+        authorize=authorize_class(**_authorize_kwargs(oauth_kwargs)),
         **app_kwargs,
     )
-    register_revocation_listeners(app, oauth_kwargs["installation_store"])
+    register_revocation(app, oauth_kwargs["installation_store"])
+    return app
+
+
+def build_app(**app_kwargs: Any) -> App:
+    """A multi-workspace :class:`~slack_bolt.App` configured by ``SLACK_BOLT``."""
+    from .pages import DjangoOAuthFlow
+
+    client = app_kwargs.pop("client", None) or WebClient(**_client_kwargs())
+    app: App = _build(
+        App,
+        OAuthSettings,
+        DjangoOAuthFlow,
+        DjangoAuthorize,
+        client,
+        register_revocation_listeners,
+        app_kwargs,
+    )
     return app
 
 
@@ -126,19 +148,16 @@ def build_async_app(**app_kwargs: Any) -> AsyncApp:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from .async_authorize import AsyncDjangoAuthorize
-    from .oauth_pages import AsyncDjangoOAuthFlow
+    from .async_pages import AsyncDjangoOAuthFlow
 
-    oauth_kwargs = oauth_settings_kwargs()
     client = app_kwargs.pop("client", None) or AsyncWebClient(**_client_kwargs())
-    oauth_flow = AsyncDjangoOAuthFlow(
-        client=client, settings=AsyncOAuthSettings(**oauth_kwargs), app_name=conf.get_setting("APP_NAME")
+    app: AsyncApp = _build(
+        AsyncApp,
+        AsyncOAuthSettings,
+        AsyncDjangoOAuthFlow,
+        AsyncDjangoAuthorize,
+        client,
+        register_async_revocation_listeners,
+        app_kwargs,
     )
-    app = AsyncApp(
-        signing_secret=_required("SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
-        client=client,
-        oauth_flow=oauth_flow,
-        authorize=AsyncDjangoAuthorize(**_authorize_kwargs(oauth_kwargs)),  # type: ignore[arg-type]
-        **app_kwargs,
-    )
-    register_async_revocation_listeners(app, oauth_kwargs["installation_store"])
     return app

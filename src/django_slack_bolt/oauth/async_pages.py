@@ -1,7 +1,8 @@
-"""The async twins of :class:`~django_slack_bolt.oauth_pages.DjangoOAuthFlow` and its callback options.
+"""The async twins of :class:`~django_slack_bolt.oauth.pages.DjangoOAuthFlow` and its callback options.
 
-Import them from :mod:`django_slack_bolt.oauth_pages`; this module is separate because Bolt's async
-modules need aiohttp, which the sync pages do not.
+Apart from :mod:`~django_slack_bolt.oauth.pages` because Bolt's async modules need aiohttp, which the
+sync pages do not. The pages themselves (templates, contexts, responses) are rendered by the functions
+there: the twins differ only in the Bolt classes they extend and in awaiting Bolt's calls.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from logging import Logger
 from typing import Any
 
-from slack_bolt.error import BoltError
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -18,35 +18,36 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .oauth_pages import (
+from .pages import (
     INSTALL_TEMPLATE,
-    _failure_response,
-    _success_response,
+    failure_response,
     install_page_context,
     render_page,
+    store_errors_as_bolt_errors,
+    success_response,
 )
 
 __all__ = ["AsyncDjangoCallbackOptions", "AsyncDjangoOAuthFlow"]
 
 
 class AsyncDjangoCallbackOptions(AsyncCallbackOptions):
-    """:class:`~django_slack_bolt.oauth_pages.DjangoCallbackOptions` for ``AsyncOAuthSettings``."""
+    """:class:`~django_slack_bolt.oauth.pages.DjangoCallbackOptions` for ``AsyncOAuthSettings``."""
 
     def __init__(self, *, app_name: str | None = None) -> None:
         self.app_name = app_name
         super().__init__(success=self._success, failure=self._failure)
 
     async def _success(self, args: AsyncSuccessArgs) -> BoltResponse:
-        return _success_response(args.installation, args.settings, app_name=self.app_name)
+        return success_response(args.installation, args.settings, app_name=self.app_name)
 
     async def _failure(self, args: AsyncFailureArgs) -> BoltResponse:
-        return _failure_response(
+        return failure_response(
             args.reason, args.suggested_status_code, args.settings, error=args.error, app_name=self.app_name
         )
 
 
 class AsyncDjangoOAuthFlow(AsyncOAuthFlow):
-    """:class:`~django_slack_bolt.oauth_pages.DjangoOAuthFlow` for ``AsyncApp``: the same pages.
+    """:class:`~django_slack_bolt.oauth.pages.DjangoOAuthFlow` for ``AsyncApp``: the same pages.
 
     ``AsyncDjangoOAuthFlow(settings=AsyncOAuthSettings(...), app_name=None)``: when
     ``settings.callback_options`` is ``None``, it is set to ``AsyncDjangoCallbackOptions(app_name=...)``.
@@ -78,9 +79,5 @@ class AsyncDjangoOAuthFlow(AsyncOAuthFlow):
         return headers
 
     async def store_installation(self, request: AsyncBoltRequest, installation: Installation) -> None:
-        try:
+        with store_errors_as_bolt_errors():
             await super().store_installation(request, installation)
-        except BoltError:
-            raise
-        except Exception as err:
-            raise BoltError("The installation store could not save the installation") from err

@@ -13,8 +13,8 @@ A project overrides one by putting a template of the same name in its own templa
 
 ``DjangoOAuthFlow`` renders the install page and, when the settings have no ``callback_options`` of
 their own, installs :class:`DjangoCallbackOptions` for the callback pages. ``AsyncDjangoOAuthFlow`` and
-``AsyncDjangoCallbackOptions`` do the same for ``AsyncApp``; they need Bolt's async support (aiohttp)
-and are imported from here on first use.
+``AsyncDjangoCallbackOptions`` (:mod:`django_slack_bolt.oauth.async_pages`) do the same for
+``AsyncApp``; they are apart because Bolt's async modules need aiohttp.
 
 Bolt calls these pages without a Django request, so templates get only the context documented on
 :func:`install_page_context`, :func:`success_page_context` and :func:`failure_page_context` (no context
@@ -26,10 +26,11 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from logging import Logger
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import quote
 
 from django.template import Context, Engine, TemplateDoesNotExist, loader
@@ -45,21 +46,19 @@ from slack_sdk.oauth import OAuthStateUtils
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web import WebClient
 
-if TYPE_CHECKING:
-    from ._async_oauth_pages import AsyncDjangoCallbackOptions, AsyncDjangoOAuthFlow
-
 __all__ = [
     "FAILURE_TEMPLATE",
     "INSTALL_TEMPLATE",
     "SUCCESS_TEMPLATE",
-    "AsyncDjangoCallbackOptions",
-    "AsyncDjangoOAuthFlow",
     "DjangoCallbackOptions",
     "DjangoOAuthFlow",
     "failure_page_context",
+    "failure_response",
     "install_page_context",
     "render_page",
+    "store_errors_as_bolt_errors",
     "success_page_context",
+    "success_response",
 ]
 
 logger = logging.getLogger("django_slack_bolt.oauth")
@@ -68,7 +67,7 @@ INSTALL_TEMPLATE: Final = "django_slack_bolt/install.html"
 SUCCESS_TEMPLATE: Final = "django_slack_bolt/oauth_success.html"
 FAILURE_TEMPLATE: Final = "django_slack_bolt/oauth_failure.html"
 
-_PACKAGE_TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
+_PACKAGE_TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 
 # Slack's error codes are short snake_case words; anything else in ?error= is not shown to the user,
 # so that a crafted link cannot put its own text on the project's domain.
@@ -254,7 +253,7 @@ def failure_page_context(
 # --- Bolt's callback options and OAuth flow -------------------------------------------------------
 
 
-def _success_response(
+def success_response(
     installation: Installation, settings: _PageSettings, *, app_name: str | None = None
 ) -> BoltResponse:
     """The success page as Bolt's callback options return it (200, state cookie deleted)."""
@@ -262,7 +261,7 @@ def _success_response(
     return _html_response(render_page(SUCCESS_TEMPLATE, context), 200, settings)
 
 
-def _failure_response(
+def failure_response(
     reason: str,
     status_code: int,
     settings: _PageSettings,
@@ -279,6 +278,20 @@ def _failure_response(
     return _html_response(render_page(FAILURE_TEMPLATE, context), status_code, settings)
 
 
+@contextmanager
+def store_errors_as_bolt_errors() -> Iterator[None]:
+    """Re-raise whatever the installation store raises as a ``BoltError``.
+
+    Bolt turns only ``BoltError`` into its ``storage_error`` page; a database error would be a 500.
+    """
+    try:
+        yield
+    except BoltError:
+        raise
+    except Exception as err:
+        raise BoltError("The installation store could not save the installation") from err
+
+
 class DjangoCallbackOptions(CallbackOptions):
     """Bolt callback options rendering ``oauth_success.html`` and ``oauth_failure.html``.
 
@@ -291,10 +304,10 @@ class DjangoCallbackOptions(CallbackOptions):
         super().__init__(success=self._success, failure=self._failure)
 
     def _success(self, args: SuccessArgs) -> BoltResponse:
-        return _success_response(args.installation, args.settings, app_name=self.app_name)
+        return success_response(args.installation, args.settings, app_name=self.app_name)
 
     def _failure(self, args: FailureArgs) -> BoltResponse:
-        return _failure_response(
+        return failure_response(
             args.reason, args.suggested_status_code, args.settings, error=args.error, app_name=self.app_name
         )
 
@@ -334,25 +347,5 @@ class DjangoOAuthFlow(OAuthFlow):
         return headers
 
     def store_installation(self, request: BoltRequest, installation: Installation) -> None:
-        try:
+        with store_errors_as_bolt_errors():
             super().store_installation(request, installation)
-        except BoltError:
-            raise
-        except Exception as err:
-            # Bolt turns only BoltError into its storage_error page; a database error would be a 500.
-            raise BoltError("The installation store could not save the installation") from err
-
-
-def __getattr__(name: str) -> Any:
-    # The async classes import Bolt's async modules, which need aiohttp: loaded only when asked for.
-    if name in ("AsyncDjangoOAuthFlow", "AsyncDjangoCallbackOptions"):
-        try:
-            from . import _async_oauth_pages
-        except ImportError as err:
-            raise ImportError(
-                f"{name} needs Bolt's async support, which needs aiohttp: pip install aiohttp"
-            ) from err
-        value = getattr(_async_oauth_pages, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

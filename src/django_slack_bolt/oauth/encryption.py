@@ -18,8 +18,8 @@ from django.core.signals import setting_changed
 from django.db import models
 from django.dispatch import receiver
 
-from . import conf
-from .exceptions import SlackBoltImproperlyConfigured
+from .. import conf
+from ..exceptions import SlackBoltImproperlyConfigured
 
 __all__ = [
     "EncryptedTokenField",

@@ -6,12 +6,13 @@ lookup takes the workspace's latest bot token, and bots are kept in their own ta
 ``find_bot``. On top of it:
 
 * saves and deletes are atomic (an installation and its bot are written together or not at all);
-* tokens are encrypted at rest (:mod:`django_slack_bolt.encryption`);
+* tokens are encrypted at rest (:mod:`django_slack_bolt.oauth.encryption`);
 * changes send Django signals (:mod:`django_slack_bolt.signals`) and invalidate cached
-  authorizations (:mod:`django_slack_bolt.authorization_cache`) once the transaction commits.
+  authorizations (:mod:`django_slack_bolt.oauth.authorization_cache`) once the transaction commits.
 
 The async methods read through Django's async ORM; writes run the sync method through
-``sync_to_async`` because Django's transactions and ``on_commit`` hooks are sync-only.
+``sync_to_async`` because Django's transactions and ``on_commit`` hooks are sync-only. The queries
+are built once, by the sync side; an async method repeats only slack_sdk's signature and the await.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.installation_store import InstallationStore
 
-from . import authorization_cache, conf, signals
+from .. import conf, signals
+from . import authorization_cache
 from .encryption import EncryptedTokenField
 from .models import SlackBot, SlackInstallation
 
@@ -367,7 +369,7 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
     ) -> tuple[SlackInstallation | None, SlackInstallation | None]:
         """The workspace's latest row and ``user_id``'s latest row, with the latest bot, in one query.
 
-        What :class:`~django_slack_bolt.authorize.DjangoAuthorize` reads: the same rows as
+        What :class:`~django_slack_bolt.oauth.authorize.DjangoAuthorize` reads: the same rows as
         ``find_installation`` without and with ``user_id``, for one database round trip.
         """
         workspace = self.workspace_installations(enterprise_id, team_id).order_by("-installed_at", "-pk")

@@ -1,6 +1,9 @@
-"""``AsyncDjangoAuthorize``: :class:`~django_slack_bolt.authorize.DjangoAuthorize` for ``AsyncApp``.
+"""``AsyncDjangoAuthorize``: :class:`~django_slack_bolt.oauth.authorize.DjangoAuthorize` for ``AsyncApp``.
 
-Apart from the sync module because Bolt's async side imports aiohttp (the ``async`` extra).
+Apart from the sync module because Bolt's async side imports aiohttp (the ``async`` extra). Every
+decision is :class:`DjangoAuthorize`'s (the cache key, the database path with its lock, the result);
+this class only awaits the cache and runs the database path in a thread. ``__call__``'s signature is
+Bolt's, so it stands in both.
 """
 
 from __future__ import annotations
@@ -71,15 +74,10 @@ class AsyncDjangoAuthorize(AsyncAuthorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        sync = self.sync_authorize
-        cache_lookup: authorization_cache.Lookup | None = None
-        if sync._cacheable():
-            client_id, enterprise, lookup_team = sync._cache_key_parts(context, enterprise_id, team_id)
-            cache_lookup = await authorization_cache.alookup(
-                client_id, enterprise, lookup_team, user_id, sync.bot_only
-            )
-            if cache_lookup.result is not None:
-                return cache_lookup.result
+        key = self.sync_authorize.cache_key(context, enterprise_id, team_id, user_id)
+        cache_lookup = await authorization_cache.alookup(*key) if key is not None else None
+        if cache_lookup is not None and cache_lookup.result is not None:
+            return cache_lookup.result
         return await sync_to_async(self._authorize_from_database)(
             context=context,
             enterprise_id=enterprise_id,

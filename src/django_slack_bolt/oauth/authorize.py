@@ -6,7 +6,7 @@ every request to learn the bot's ids (its cache is off by default and cannot be 
 :class:`DjangoAuthorize` builds the :class:`~slack_bolt.authorization.AuthorizeResult` from it:
 
 * cold: one query (the workspace's latest installation, the user's, and the latest bot together);
-* warm: zero queries, one cache round trip (:mod:`django_slack_bolt.authorization_cache`), invalidated
+* warm: zero queries, one cache round trip (:mod:`django_slack_bolt.oauth.authorization_cache`), invalidated
   when the workspace's installation is saved, deleted or its tokens rotated;
 * token rotation under a row lock: a worker that finds a token about to expire locks the
   workspace's rows (``SELECT ... FOR UPDATE``; on SQLite the database write lock), re-reads them, and
@@ -36,7 +36,8 @@ from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.token_rotation import TokenRotator
 
-from . import authorization_cache, conf, signals
+from .. import conf, signals
+from . import authorization_cache
 from .installation_store import (
     LATEST_BOT_TOKEN,
     DjangoInstallationStore,
@@ -83,10 +84,10 @@ def _live_bot_only(installation: Installation, row: Any) -> Installation:
 
 
 class DjangoAuthorize(Authorize):
-    """Bolt ``authorize`` for :class:`~django_slack_bolt.installation_store.DjangoInstallationStore`.
+    """Bolt ``authorize`` for :class:`~django_slack_bolt.oauth.installation_store.DjangoInstallationStore`.
 
     Pass it to ``App(authorize=...)`` together with ``oauth_settings`` (Bolt accepts an ``Authorize``
-    instance alongside an OAuth flow); :func:`django_slack_bolt.app_factory.build_app` does.
+    instance alongside an OAuth flow); :func:`django_slack_bolt.oauth.app_factory.build_app` does.
     ``cache_enabled=False`` reads the database on every request.
     """
 
@@ -127,7 +128,8 @@ class DjangoAuthorize(Authorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        cache_lookup = self._cache_lookup(context, enterprise_id, team_id, user_id)
+        key = self.cache_key(context, enterprise_id, team_id, user_id)
+        cache_lookup = authorization_cache.lookup(*key) if key is not None else None
         if cache_lookup is not None and cache_lookup.result is not None:
             return cache_lookup.result
         return self.authorize_from_database(
@@ -142,24 +144,20 @@ class DjangoAuthorize(Authorize):
 
     # -- cache -----------------------------------------------------------------------------------
 
-    def _cacheable(self) -> bool:
-        # With "actor" resolution the user's token may come from another workspace, whose changes
-        # would not invalidate this one's entries.
-        return self.cache_enabled and self.user_token_resolution != "actor"
+    def cache_key(
+        self, context: Any, enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> authorization_cache.Key | None:
+        """What the request's authorization is cached under; ``None`` when it is not cached.
 
-    def _cache_key_parts(
-        self, context: Any, enterprise_id: str | None, team_id: str | None
-    ) -> tuple[str, str | None, str | None]:
-        lookup_team = lookup_team_id(team_id, context.is_enterprise_install)
-        return self.installation_store.client_id, enterprise_id, lookup_team
-
-    def _cache_lookup(
-        self, context: BoltContext, enterprise_id: str | None, team_id: str | None, user_id: str | None
-    ) -> authorization_cache.Lookup | None:
-        if not self._cacheable():
+        With "actor" resolution the user's token may come from another workspace, whose changes would
+        not invalidate this one's entries: those requests always read the database.
+        """
+        if not self.cache_enabled or self.user_token_resolution == "actor":
             return None
-        client_id, enterprise_id, lookup_team = self._cache_key_parts(context, enterprise_id, team_id)
-        return authorization_cache.lookup(client_id, enterprise_id, lookup_team, user_id, self.bot_only)
+        lookup_team = lookup_team_id(team_id, context.is_enterprise_install)
+        return authorization_cache.Key(
+            self.installation_store.client_id, enterprise_id, lookup_team, user_id, self.bot_only
+        )
 
     # -- database --------------------------------------------------------------------------------
 

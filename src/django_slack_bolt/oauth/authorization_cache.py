@@ -16,12 +16,13 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from django.core.cache import BaseCache, caches
 from slack_bolt.authorization import AuthorizeResult
 
-from . import conf
+from .. import cache_steps, conf
+from ..cache_steps import CacheCall, CacheSteps
 from .encryption import get_fernet
 
 PREFIX: Final = "django_slack_bolt:authorize:"
@@ -79,39 +80,48 @@ class Lookup:
     generation_key: str
 
 
-def lookup(
-    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
-) -> Lookup:
-    cache = get_cache()
-    gen_key = generation_key(client_id, enterprise_id, team_id)
-    key = entry_key(client_id, enterprise_id, team_id, user_id, bot_only)
-    found = cache.get_many([gen_key, key])
+class Key(NamedTuple):
+    """Which authorization: of one user (``None``: the workspace's) in one workspace of one app."""
+
+    client_id: str
+    enterprise_id: str | None
+    team_id: str | None
+    user_id: str | None
+    bot_only: bool
+
+
+def _lookup_steps(wanted: Key) -> CacheSteps[Lookup]:
+    gen_key = generation_key(wanted.client_id, wanted.enterprise_id, wanted.team_id)
+    key = entry_key(*wanted)
+    found = yield CacheCall.of("get_many", [gen_key, key])
     generation = found.get(gen_key)
     if generation is None:
         candidate = uuid.uuid4().hex
         # add() keeps a generation another process wrote in the meantime; read back the winner.
-        generation = (
-            candidate if cache.add(gen_key, candidate, timeout=None) else cache.get(gen_key, candidate)
-        )
+        added = yield CacheCall.of("add", gen_key, candidate, timeout=None)
+        generation = candidate if added else (yield CacheCall.of("get", gen_key, candidate))
         return Lookup(None, generation, key, gen_key)
     return Lookup(_valid_entry(found.get(key), generation), generation, key, gen_key)
+
+
+def lookup(
+    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
+) -> Lookup:
+    """The cached authorization of (workspace, user), if valid, with the generation it was read under.
+
+    The arguments are a :class:`Key`'s fields: ``lookup(*key)``.
+    """
+    return cache_steps.run(
+        _lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only)), get_cache()
+    )
 
 
 async def alookup(
     client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
 ) -> Lookup:
     """:func:`lookup` through Django's async cache API."""
-    cache = get_cache()
-    gen_key = generation_key(client_id, enterprise_id, team_id)
-    key = entry_key(client_id, enterprise_id, team_id, user_id, bot_only)
-    found = await cache.aget_many([gen_key, key])
-    generation = found.get(gen_key)
-    if generation is None:
-        candidate = uuid.uuid4().hex
-        added = await cache.aadd(gen_key, candidate, timeout=None)
-        generation = candidate if added else await cache.aget(gen_key, candidate)
-        return Lookup(None, generation, key, gen_key)
-    return Lookup(_valid_entry(found.get(key), generation), generation, key, gen_key)
+    steps = _lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only))
+    return await cache_steps.arun(steps, get_cache())
 
 
 def _valid_entry(entry: Any, generation: str) -> AuthorizeResult | None:

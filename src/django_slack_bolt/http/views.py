@@ -6,6 +6,8 @@ methods it serves: anything else is a 405 with an ``Allow`` header.
 
 ``SlackEventsView``, ``SlackInstallView`` and ``SlackOAuthRedirectView`` serve a ``slack_bolt.App``;
 their ``Async`` counterparts are async views serving a ``slack_bolt.async_app.AsyncApp`` (under ASGI).
+The twins stay twice on purpose: Django tells an async view by its ``async def`` methods, and each
+method is one call into its handler.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from .app_loader import get_configured_async_handler, get_configured_handler
-from .handler import SlackRequestHandler
+from .sync_handler import SlackRequestHandler
 
 if TYPE_CHECKING:
     from .async_handler import AsyncSlackRequestHandler
@@ -101,7 +103,7 @@ class SlackOAuthRedirectView(SlackView):
 
 class AsyncSlackView(View):
     """Base of the async views: serves ``handler`` (``as_view(handler=...)``), an
-    :class:`~django_slack_bolt.async_handler.AsyncSlackRequestHandler`, else the ``AsyncApp`` of
+    :class:`~django_slack_bolt.http.async_handler.AsyncSlackRequestHandler`, else the ``AsyncApp`` of
     ``SLACK_BOLT["APP"]``."""
 
     handler: ClassVar[AsyncSlackRequestHandler | None] = None

@@ -4,7 +4,7 @@ Bolt builds a :class:`~slack_bolt.request.BoltRequest` (and so parses the body) 
 ``RequestVerification`` middleware checks the signature, so an unsigned request with a body that is not
 UTF-8, not JSON, or JSON of the wrong shape becomes a 500 with a traceback. This module knows nothing of
 Django: it takes bytes and a header lookup and says whether the request may go on, and if not, what to
-answer. The sync and async handlers share it.
+answer. The sync and async handlers share it, through :mod:`django_slack_bolt.http.core`.
 """
 
 from __future__ import annotations
@@ -12,25 +12,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
-from slack_bolt import App
-from slack_bolt.middleware.request_verification import RequestVerification
-from slack_bolt.middleware.ssl_check import SslCheck
-from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import parse_body
-from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from .bolt_app import answers_ssl_check, request_verification_secret
 
 if TYPE_CHECKING:
     # Only for annotations: importing Bolt's async side needs aiohttp, which sync projects may not have.
+    from slack_bolt import App
     from slack_bolt.async_app import AsyncApp
-
-logger = logging.getLogger("django_slack_bolt.request")
 
 # Slack refuses requests older than five minutes; so does slack_sdk's SignatureVerifier.
 _MAX_CLOCK_SKEW_SECONDS: Final = 300
@@ -80,7 +74,7 @@ class RequestGuard:
         return cls(
             max_body_size=max_body_size,
             signing_secret=request_verification_secret(app),
-            answers_ssl_check=any(isinstance(m, SslCheck) for m in _middleware_of(app)),
+            answers_ssl_check=answers_ssl_check(app),
         )
 
     def check_size(self, content_length: str | None) -> Rejection | None:
@@ -123,81 +117,6 @@ class RequestGuard:
         if text is None:
             return Rejection(400, "request body is not UTF-8")
         return GuardedBody(text, signature_verified=self.signing_secret is not None and not is_ssl_check)
-
-
-# Set in the context of a request whose signature the guard has checked; clients cannot reach the context.
-SIGNATURE_VERIFIED: Final = "django_slack_bolt_signature_verified"
-
-
-class PreverifiedRequestVerification(RequestVerification):
-    """Bolt's ``RequestVerification``, minus the second HMAC for requests the guard already verified.
-
-    Anything else (a request dispatched to the app by other code) is verified as Bolt would.
-    """
-
-    @classmethod
-    def replacing(cls, original: RequestVerification) -> PreverifiedRequestVerification:
-        return cls(signing_secret=original._signing_secret, base_logger=original.logger)
-
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse:
-        if req.context.get(SIGNATURE_VERIFIED) is True:
-            return next()
-        return super().process(req=req, resp=resp, next=next)
-
-
-def skip_repeated_verification(app: App) -> None:
-    """Let ``app`` trust the guard's signature check instead of repeating it for the same request."""
-    replace_middleware(app, RequestVerification, PreverifiedRequestVerification.replacing)
-
-
-MiddlewareT = TypeVar("MiddlewareT")
-
-
-def replace_middleware(
-    app: App | AsyncApp, original: type[MiddlewareT], replacement: Callable[[MiddlewareT], object]
-) -> None:
-    """Swap each built-in middleware of exactly the type ``original`` in ``app`` for ``replacement(it)``."""
-    middleware = _live_middleware_list(app)
-    if middleware is None:
-        return
-    for index, item in enumerate(middleware):
-        if type(item) is original:
-            middleware[index] = replacement(item)
-
-
-def is_async_app(obj: object) -> TypeGuard[AsyncApp]:
-    """Whether ``obj`` is a Bolt ``AsyncApp``, without importing Bolt's async side (it needs aiohttp).
-
-    An ``AsyncApp`` can only exist once its module has been imported.
-    """
-    module = sys.modules.get("slack_bolt.app.async_app")
-    return module is not None and isinstance(obj, module.AsyncApp)
-
-
-def request_verification_secret(app: App | AsyncApp) -> str | None:
-    """The signing secret of ``app`` when it verifies requests, else ``None``."""
-    for middleware in _middleware_of(app):
-        if isinstance(middleware, RequestVerification):
-            secret = getattr(middleware, "_signing_secret", None)
-            return secret if isinstance(secret, str) else ""
-    return None
-
-
-def _middleware_of(app: App | AsyncApp) -> list[object]:
-    middleware = _live_middleware_list(app)
-    return list(middleware) if middleware is not None else []
-
-
-def _live_middleware_list(app: App | AsyncApp) -> list[object] | None:
-    # Bolt does not expose its middleware list; its built-in middleware is only ever added by the app
-    # itself. App keeps it in _middleware_list, AsyncApp in _async_middleware_list.
-    for attribute in ("_middleware_list", "_async_middleware_list"):
-        middleware = getattr(app, attribute, None)
-        if isinstance(middleware, list):
-            return middleware
-    return None
 
 
 def _is_ssl_check(text: str, content_type: str | None) -> bool:

@@ -7,15 +7,17 @@ async views, under ASGI). Bolt's async side is only imported for an ``AsyncApp``
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 from slack_bolt import App
 
-from . import conf
-from .exceptions import SlackBoltImproperlyConfigured
-from .handler import SlackRequestHandler
-from .request_guard import is_async_app
+from .. import conf
+from ..exceptions import SlackBoltImproperlyConfigured
+from .bolt_app import is_async_app
+from .sync_handler import SlackRequestHandler
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
@@ -72,23 +74,33 @@ def get_configured_handler() -> SlackRequestHandler:
     if not isinstance(app, App):
         raise SlackBoltImproperlyConfigured(
             f'settings.SLACK_BOLT["APP"] = {conf.get_setting("APP")!r} is an AsyncApp, which the sync '
-            "views cannot serve: use django_slack_bolt.views.AsyncSlackEventsView (django_slack_bolt.urls "
-            "picks it by itself) or get_configured_async_handler()."
+            "views cannot serve: use django_slack_bolt.AsyncSlackEventsView (django_slack_bolt.urls picks it "
+            "by itself) or get_configured_async_handler()."
         )
     return SlackRequestHandler(app)
 
 
 @functools.cache
 def get_configured_async_handler() -> AsyncSlackRequestHandler:
-    """The :class:`~django_slack_bolt.async_handler.AsyncSlackRequestHandler` serving
+    """The :class:`~django_slack_bolt.http.async_handler.AsyncSlackRequestHandler` serving
     :func:`get_configured_app` (one per process)."""
     app = get_configured_app()
     if not is_async_app(app):
         raise SlackBoltImproperlyConfigured(
             f'settings.SLACK_BOLT["APP"] = {conf.get_setting("APP")!r} is a slack_bolt.App, which the '
-            "async views cannot serve: use django_slack_bolt.views.SlackEventsView (django_slack_bolt.urls "
-            "picks it by itself) or make the app a slack_bolt.async_app.AsyncApp."
+            "async views cannot serve: use django_slack_bolt.SlackEventsView (django_slack_bolt.urls picks "
+            "it by itself) or make the app a slack_bolt.async_app.AsyncApp."
         )
     from .async_handler import AsyncSlackRequestHandler
 
     return AsyncSlackRequestHandler(app)
+
+
+@receiver(setting_changed)
+def _forget_app_on_change(*, setting: str, **kwargs: Any) -> None:
+    # The configured app and its handlers (their body-size limit included) are made from the settings,
+    # so they go with them (override_settings).
+    if setting in (conf.SETTING_NAME, "DATA_UPLOAD_MAX_MEMORY_SIZE"):
+        get_configured_app.cache_clear()
+        get_configured_handler.cache_clear()
+        get_configured_async_handler.cache_clear()

@@ -22,7 +22,7 @@ from django.utils import timezone
 from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from . import conf
+from .. import conf
 from .models import SlackOAuthState
 
 __all__ = ["DjangoOAuthStateStore"]
