@@ -14,12 +14,13 @@ faces over this module: what is left in them is the calls into Bolt, awaited or 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, RawPostDataException
+from django.http.request import HttpHeaders
 from slack_bolt.error import BoltError
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
@@ -40,9 +41,11 @@ __all__ = [
     "SIGNATURE_VERIFIED",
     "AppSetup",
     "build_bolt_request",
+    "first_header",
     "install_listener_handler",
     "not_found",
     "read_request",
+    "request_headers",
     "route",
     "to_bolt_request",
     "to_django_response",
@@ -64,19 +67,68 @@ def to_bolt_request(req: HttpRequest) -> BoltRequest:
     return build_bolt_request(req, raw_body.decode("utf-8") if raw_body else "", BoltRequest)
 
 
+# Headers only Bolt itself may set: over HTTP they would let a client pick the lazy listener to run.
+_INTERNAL_HEADER_PREFIX: Final = "x-slack-bolt-"
+_INTERNAL_META_PREFIX: Final = "HTTP_X_SLACK_BOLT_"
+
+Headers = Mapping[str, "str | Sequence[str]"]
+
+
+class MalformedHeaders(ValueError):
+    """A header mapping whose values are neither strings nor sequences of strings."""
+
+
+def request_headers(req: HttpRequest) -> Headers:
+    """``req``'s headers as Bolt takes them, without any ``X-Slack-Bolt-*`` header a client sent.
+
+    Django's own ``request.headers`` is used as it is (no copy) unless it carries such a header. Code
+    written for Bolt's adapter may replace it with a plain dict, in any case, whose values are strings
+    or lists (or tuples) of strings: that is normalized the way Bolt normalizes it, tuples included.
+    """
+    headers = req.headers
+    if isinstance(headers, HttpHeaders):
+        if not any(key.startswith(_INTERNAL_META_PREFIX) for key in req.META):
+            return cast("Headers", headers)
+        lowered = ((name.lower(), value) for name, value in headers.items())
+        return {name: value for name, value in lowered if not name.startswith(_INTERNAL_HEADER_PREFIX)}
+    normalized: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        lowered = str(name).lower()
+        if lowered.startswith(_INTERNAL_HEADER_PREFIX):
+            continue
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple)) or not all(isinstance(item, str) for item in values):
+            raise MalformedHeaders(f"header {name!r} is neither a string nor a list of strings")
+        normalized[lowered] = list(values)
+    return normalized
+
+
+def first_header(headers: Headers, name: str) -> str | None:
+    """The first value of the header ``name`` (any case) in ``headers`` from :func:`request_headers`."""
+    # Django's HttpHeaders ignores case itself; a normalized dict has lower-case names.
+    value = headers.get(name if isinstance(headers, HttpHeaders) else name.lower())
+    if value is None or isinstance(value, str):
+        return value
+    return value[0] if value else None
+
+
 def build_bolt_request(
-    req: HttpRequest, body: str, request_class: type[RequestT], *, signature_verified: bool = False
+    req: HttpRequest,
+    body: str,
+    request_class: type[RequestT],
+    *,
+    signature_verified: bool = False,
+    headers: Headers | None = None,
 ) -> RequestT:
     """``request_class`` (``BoltRequest`` or ``AsyncBoltRequest``) for ``req`` with ``body`` as its text.
 
-    ``signature_verified`` marks a request whose signature the guard has checked, in its context.
+    ``signature_verified`` marks a request whose signature the guard has checked, in its context;
+    ``headers`` are ``req``'s from :func:`request_headers`, when the caller has them already.
     """
-    # Bolt normalizes the headers itself: hand it Django's mapping as it is, no copy.
-    headers = cast("dict[str, str | Sequence[str]]", req.headers)
     return request_class(
         body=body,
         query=req.META.get("QUERY_STRING", ""),
-        headers=headers,
+        headers=cast("dict[str, str | Sequence[str]]", request_headers(req) if headers is None else headers),
         context={SIGNATURE_VERIFIED: True} if signature_verified else None,
     )
 
@@ -100,13 +152,21 @@ def read_request(
         return _rejected(req, Rejection(413, "request body too large"))
     except RawPostDataException:
         return _rejected(req, Rejection(400, "request body was already read"))
-    outcome = guard.check(raw_body, req.headers.get, req.content_type)
+    try:
+        headers = request_headers(req)
+    except MalformedHeaders:
+        return _rejected(req, Rejection(400, "malformed request headers"))
+    # The media type as Bolt reads it (extract_content_type), to parse the body as Bolt will.
+    content_type = (first_header(headers, "content-type") or "").split(";")[0] or None
+    outcome = guard.check(raw_body, lambda name: first_header(headers, name), content_type)
     if isinstance(outcome, Rejection):
         return _rejected(req, outcome)
     verified = outcome.signature_verified
     parsed = parse_request(
         outcome.text,
-        lambda text: build_bolt_request(req, text, request_class, signature_verified=verified),
+        lambda text: build_bolt_request(
+            req, text, request_class, signature_verified=verified, headers=headers
+        ),
     )
     if isinstance(parsed, Rejection):
         return _rejected(req, parsed)
