@@ -15,7 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.adapter.django import SlackRequestHandler as BoltSlackRequestHandler
 
-from django_slack_bolt.testing import SlackRequest, app_mention, sign, slash_command, url_verification
+from django_slack_bolt import SlackRequestHandler
+from django_slack_bolt.testing import (
+    SlackRequest,
+    app_mention,
+    block_action,
+    sign,
+    slash_command,
+    url_verification,
+)
 
 from .support import SIGNING_SECRET, make_app
 
@@ -301,3 +309,56 @@ def test_arbitrary_signed_bodies_never_5xx(client, obj, style, content_type):
     request = SlackRequest(body=_encode(obj, style), content_type=content_type).signed(SIGNING_SECRET)
     resp = request.post(client, EVENTS)
     assert resp.status_code < 500, (resp.status_code, request.body)
+
+
+# --- what an outside audit found: each is a class, covered at large by tests/test_fuzz_payloads.py ---
+
+
+def test_unsigned_request_with_a_non_ascii_signature_is_401(client, no_tracebacks):
+    # hmac.compare_digest raises TypeError on a str that is not ASCII.
+    request = slash_command("/echo", "hi", signing_secret=None).with_headers(
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=\u00e9\u00e9"}
+    )
+    assert request.post(client, EVENTS).status_code == 401
+
+
+def _signed_interactive(payload: dict) -> SlackRequest:
+    body = urlencode({"payload": json.dumps(payload)})
+    return SlackRequest(body=body, content_type=FORM).with_headers(sign(body, SIGNING_SECRET))
+
+
+@pytest.mark.parametrize("actions", [[], None], ids=["empty", "null"])
+@pytest.mark.parametrize("kind", ["block_actions", "interactive_message"])
+def test_signed_actions_without_an_action_are_400(client, serve, kind, actions, no_tracebacks):
+    app = make_app()
+    app.action("approve")(lambda ack: ack())
+    app.action({"type": "interactive_message", "callback_id": "approval"})(lambda ack: ack())
+    url = serve(SlackRequestHandler(app).handle)
+    payload = {"type": kind, "team": {"id": "T1"}, "user": {"id": "U1"}, "callback_id": "approval"}
+    resp = _signed_interactive({**payload, "actions": actions}).post(client, url)
+    assert resp.status_code == 400
+    assert resp.json() == {"error": f"malformed {kind} payload"}
+
+
+def test_signed_view_submission_whose_view_has_no_type_is_400(client, serve, no_tracebacks):
+    app = make_app()
+    app.view("form")(lambda ack, view: ack())
+    url = serve(SlackRequestHandler(app).handle)
+    view = {"id": "V1", "callback_id": "form", "state": {"values": {}}}
+    payload = {"type": "view_submission", "team": {"id": "T1"}, "user": {"id": "U1"}, "view": view}
+    resp = _signed_interactive(payload).post(client, url)
+    assert resp.status_code == 400
+    assert resp.json() == {"error": "malformed view_submission payload"}
+
+
+@pytest.mark.parametrize("response_url", ["not a url", "ftp://example.com/x", "https://", 5])
+def test_a_response_url_that_is_not_a_url_is_400(client, serve, response_url, no_tracebacks):
+    # Bolt posts its "not installed" reply there when authorize finds nothing: that post would raise.
+    app = make_app(authorize=lambda enterprise_id, team_id, user_id: None)
+    app.action("approve")(lambda ack: ack())
+    url = serve(SlackRequestHandler(app).handle)
+    request = block_action("approve", signing_secret=SIGNING_SECRET, response_url="x")
+    payload = {**request.payload, "response_url": response_url}
+    resp = _signed_interactive(payload).post(client, url)
+    assert resp.status_code == 400
+    assert "response_url" in resp.json()["error"]

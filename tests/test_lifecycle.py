@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -358,3 +359,36 @@ def test_a_receiver_can_tell_a_bot_revocation_from_an_uninstall(post, store, del
     assert ACME.stored() == (["U1", "U2"], 0)
     assert GLOBEX.stored() == ([], 0)
     assert meaning(revocation) != meaning(uninstall)
+
+
+# --- malformed revocations -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        pytest.param(5, id="tokens-number"),
+        pytest.param("oauth", id="tokens-string"),
+        pytest.param({"oauth": "U1U2", "bot": []}, id="oauth-string"),
+        pytest.param({"oauth": [5, None], "bot": []}, id="oauth-numbers"),
+    ],
+)
+def test_a_malformed_tokens_revoked_deletes_nothing_and_raises_nothing(
+    post, store, deletions, caplog, tokens
+):
+    # A string must not be read one character at a time (user ids "U", "1", ...), a number not raise.
+    caplog.set_level(logging.INFO)
+    post(ACME.event({"type": "tokens_revoked", "tokens": tokens}))
+
+    def warned() -> bool:
+        return any(
+            "tokens_revoked" in r.getMessage() for r in caplog.records if r.name == "django_slack_bolt.oauth"
+        )
+
+    deadline = time.monotonic() + 5
+    while not warned() and time.monotonic() < deadline:  # the listener runs in Bolt's thread
+        time.sleep(0.01)
+    assert warned()
+    assert deletions.calls == []
+    untouched()
+    assert not [r for r in caplog.records if r.exc_info is not None]

@@ -170,6 +170,9 @@ def read_request(
     )
     if isinstance(parsed, Rejection):
         return _rejected(req, parsed)
+    rejection = guard.check_payload(parsed.context, parsed.body)
+    if rejection is not None:
+        return _rejected(req, rejection)
     return parsed
 
 
@@ -219,7 +222,13 @@ def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:
 
 def _rejected(req: HttpRequest, rejection: Rejection) -> HttpResponse:
     # A client's mistake: one INFO line, never a traceback.
-    logger.info("Refused Slack request to %s with %s: %s", req.path, rejection.status, rejection.reason)
+    logger.info(
+        "Refused Slack request to %s with %s: %s%s",
+        req.path,
+        rejection.status,
+        rejection.reason,
+        f" ({rejection.detail})" if rejection.detail else "",
+    )
     return HttpResponse(rejection.json_body(), status=rejection.status, content_type="application/json")
 
 

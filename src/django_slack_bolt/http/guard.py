@@ -20,6 +20,7 @@ from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
 from .bolt_app import answers_ssl_check, request_verification_secret
+from .payload import PayloadProbe
 
 if TYPE_CHECKING:
     # Only for annotations: importing Bolt's async side needs aiohttp, which sync projects may not have.
@@ -36,6 +37,8 @@ class Rejection:
 
     status: int
     reason: str
+    # What went wrong in more words, for the log only.
+    detail: str = ""
 
     def json_body(self) -> str:
         return json.dumps({"error": self.reason})
@@ -57,6 +60,8 @@ class RequestGuard:
     max_body_size: int
     signing_secret: str | None = field(default=None, repr=False)
     answers_ssl_check: bool = False
+    # Bolt's payload code run on each parsed body (None: only the schema checks of parse_request).
+    payload_probe: PayloadProbe | None = field(default=None, repr=False, compare=False)
     verifier: SignatureVerifier | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,7 +80,17 @@ class RequestGuard:
             max_body_size=max_body_size,
             signing_secret=request_verification_secret(app),
             answers_ssl_check=answers_ssl_check(app),
+            payload_probe=PayloadProbe(app),
         )
+
+    def check_payload(self, context: Any, body: dict[str, Any]) -> Rejection | None:
+        """Refuse a parsed body Bolt would trip over while routing it (see :mod:`.payload`)."""
+        if self.payload_probe is None:
+            return None
+        malformed = self.payload_probe.problem(context, body)
+        if malformed is None:
+            return None
+        return Rejection(400, malformed.reason, detail=malformed.detail)
 
     def check_size(self, content_length: str | None) -> Rejection | None:
         """Refuse a declared body size over the limit before anything is read."""
@@ -142,6 +157,9 @@ def _signature_is_valid(
         return False
     # SignatureVerifier calls int() on the timestamp; anything but plain digits would raise there.
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    # hmac.compare_digest raises on a str that is not ASCII: such a signature matches nothing.
+    if not signature.isascii():
         return False
     if text is not None:
         return verifier.is_valid(text, timestamp, signature)

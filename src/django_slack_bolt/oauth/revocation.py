@@ -8,6 +8,7 @@ when the event belongs to an org-wide install, and are otherwise Bolt's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from .installation_store import lookup_team_id
 
 __all__ = ["register_async_revocation_listeners", "register_revocation_listeners"]
 
+logger = logging.getLogger("django_slack_bolt.oauth")
+
 
 def _workspace(context: Mapping[str, Any]) -> dict[str, str | None]:
     team_id = lookup_team_id(context.get("team_id"), context.get("is_enterprise_install"))
@@ -25,8 +28,23 @@ def _workspace(context: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 def _revoked(event: Mapping[str, Any]) -> tuple[list[str], bool]:
-    tokens = event.get("tokens") or {}
-    return list(tokens.get("oauth") or []), bool(tokens.get("bot"))
+    """The user ids whose tokens were revoked, and whether the bot's were.
+
+    Slack sends ``{"tokens": {"oauth": ["U1"], "bot": ["B1"]}}``; anything else revokes nothing (and
+    is logged), never one user id per character of a string.
+    """
+    tokens = event.get("tokens")
+    if not isinstance(tokens, Mapping):
+        logger.warning("Ignored a tokens_revoked event whose 'tokens' is not an object")
+        return [], False
+    oauth, bot = tokens.get("oauth") or [], tokens.get("bot") or []
+    if not isinstance(oauth, list) or not all(isinstance(user_id, str) for user_id in oauth):
+        logger.warning("Ignored the user tokens of a tokens_revoked event: 'oauth' is not a list of ids")
+        oauth = []
+    if not isinstance(bot, list):
+        logger.warning("Ignored the bot tokens of a tokens_revoked event: 'bot' is not a list of ids")
+        bot = []
+    return oauth, bool(bot)
 
 
 def register_revocation_listeners(app: Any, store: InstallationStore) -> None:

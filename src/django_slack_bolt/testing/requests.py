@@ -763,3 +763,316 @@ def url_verification(
 
 block_suggestion = options
 """Alias of :func:`options`, as Bolt has ``app.options`` and ``app.block_suggestion``."""
+
+
+def view_closed(
+    callback_id: str,
+    *,
+    signing_secret: str | None,
+    view_id: str | None = None,
+    is_cleared: bool = False,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    enterprise_id: str | None = None,
+    user_id: str = DEFAULT_USER_ID,
+    user_name: str = DEFAULT_USER_NAME,
+    api_app_id: str = DEFAULT_API_APP_ID,
+    timestamp: float | str | None = None,
+    **extra: Any,
+) -> SlackRequest:
+    """A ``view_closed``: the user closed the modal ``callback_id`` (sent when it has ``notify_on_close``).
+
+    ::
+
+        request = view_closed("feedback", signing_secret="my-secret")
+    """
+    view = _view(callback_id=callback_id, team_id=team_id, api_app_id=api_app_id, view_id=view_id)
+    view["notify_on_close"] = True
+    payload: dict[str, Any] = {
+        "type": "view_closed",
+        "team": _team(team_id, team_domain, enterprise_id),
+        "user": _user(user_id, user_name, team_id),
+        "api_app_id": api_app_id,
+        "token": _VERIFICATION_TOKEN,
+        "view": view,
+        "is_cleared": is_cleared,
+        "enterprise": _enterprise(enterprise_id),
+        "is_enterprise_install": False,
+    }
+    payload.update(extra)
+    return interactive(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def attachment_action(
+    callback_id: str,
+    name: str,
+    value: str = "",
+    *,
+    signing_secret: str | None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    user_id: str = DEFAULT_USER_ID,
+    user_name: str = DEFAULT_USER_NAME,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    channel_name: str = DEFAULT_CHANNEL_NAME,
+    response_url: str | None = None,
+    trigger_id: str | None = None,
+    timestamp: float | str | None = None,
+    **extra: Any,
+) -> SlackRequest:
+    """An ``interactive_message``: a click on the legacy attachment button ``name`` (``app.action``
+    with ``{"type": "interactive_message", "callback_id": ...}``, or ``app.attachment_action``).
+
+    ::
+
+        request = attachment_action("approval", "approve", "yes", signing_secret="my-secret")
+    """
+    payload: dict[str, Any] = {
+        "type": "interactive_message",
+        "actions": [{"name": name, "type": "button", "value": value}],
+        "callback_id": callback_id,
+        "team": {"id": team_id, "domain": team_domain},
+        "channel": {"id": channel_id, "name": channel_name},
+        "user": {"id": user_id, "name": user_name},
+        "action_ts": _now_ts(),
+        "message_ts": _now_ts(),
+        "attachment_id": "1",
+        "token": _VERIFICATION_TOKEN,
+        "is_app_unfurl": False,
+        "response_url": response_url or _response_url("actions", team_id),
+        "trigger_id": trigger_id or _trigger_id(),
+    }
+    payload.update(extra)
+    return interactive(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def _dialog(
+    kind: str,
+    callback_id: str,
+    fields: Mapping[str, Any],
+    signing_secret: str | None,
+    team_id: str,
+    team_domain: str,
+    user_id: str,
+    user_name: str,
+    channel_id: str,
+    channel_name: str,
+    timestamp: float | str | None,
+    extra: Mapping[str, Any],
+) -> SlackRequest:
+    payload: dict[str, Any] = {
+        "type": kind,
+        "token": _VERIFICATION_TOKEN,
+        "action_ts": _now_ts(),
+        "team": {"id": team_id, "domain": team_domain},
+        "user": {"id": user_id, "name": user_name},
+        "channel": {"id": channel_id, "name": channel_name},
+        "callback_id": callback_id,
+        "state": "",
+        **fields,
+    }
+    if kind != "dialog_suggestion":
+        payload["response_url"] = _response_url("app", team_id)
+    payload.update(extra)
+    return interactive(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def dialog_submission(
+    callback_id: str,
+    submission: Mapping[str, str] | None = None,
+    *,
+    signing_secret: str | None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    user_id: str = DEFAULT_USER_ID,
+    user_name: str = DEFAULT_USER_NAME,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    channel_name: str = DEFAULT_CHANNEL_NAME,
+    timestamp: float | str | None = None,
+    **extra: Any,
+) -> SlackRequest:
+    """A legacy ``dialog_submission`` with the ``submission`` fields (``app.dialog_submission``).
+
+    ::
+
+        request = dialog_submission("ticket", {"title": "Printer on fire"}, signing_secret="my-secret")
+    """
+    fields = {"submission": dict(submission or {})}
+    return _dialog(
+        "dialog_submission", callback_id, fields, signing_secret, team_id, team_domain, user_id,
+        user_name, channel_id, channel_name, timestamp, extra,
+    )  # fmt: skip
+
+
+def dialog_cancellation(
+    callback_id: str,
+    *,
+    signing_secret: str | None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    user_id: str = DEFAULT_USER_ID,
+    user_name: str = DEFAULT_USER_NAME,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    channel_name: str = DEFAULT_CHANNEL_NAME,
+    timestamp: float | str | None = None,
+    **extra: Any,
+) -> SlackRequest:
+    """A legacy ``dialog_cancellation`` (``app.dialog_cancellation``)."""
+    return _dialog(
+        "dialog_cancellation", callback_id, {}, signing_secret, team_id, team_domain, user_id,
+        user_name, channel_id, channel_name, timestamp, extra,
+    )  # fmt: skip
+
+
+def dialog_suggestion(
+    callback_id: str,
+    value: str = "",
+    *,
+    name: str = "select",
+    signing_secret: str | None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    user_id: str = DEFAULT_USER_ID,
+    user_name: str = DEFAULT_USER_NAME,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    channel_name: str = DEFAULT_CHANNEL_NAME,
+    timestamp: float | str | None = None,
+    **extra: Any,
+) -> SlackRequest:
+    """A legacy ``dialog_suggestion``: a user typed ``value`` into the external select ``name``
+    (``app.dialog_suggestion``, or ``app.options`` with ``{"callback_id": ...}``)."""
+    return _dialog(
+        "dialog_suggestion", callback_id, {"name": name, "value": value}, signing_secret, team_id,
+        team_domain, user_id, user_name, channel_id, channel_name, timestamp, extra,
+    )  # fmt: skip
+
+
+def function_executed(
+    callback_id: str,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    signing_secret: str | None,
+    function_execution_id: str | None = None,
+    bot_access_token: str = "xwfp-fake-function-token",
+    team_id: str = DEFAULT_TEAM_ID,
+    api_app_id: str = DEFAULT_API_APP_ID,
+    timestamp: float | str | None = None,
+    **envelope: Any,
+) -> SlackRequest:
+    """A ``function_executed`` event: a workflow step runs the app's custom function ``callback_id``
+    (``app.function(callback_id)``), with ``inputs`` and a ``bot_access_token`` for this run.
+
+    ::
+
+        request = function_executed("sample_function", {"user_id": "U00000001"}, signing_secret="my-secret")
+    """
+    inner = {
+        "type": "function_executed",
+        "function": {
+            "id": f"Fn{next(_counter):08d}",
+            "callback_id": callback_id,
+            "title": callback_id,
+            "type": "app",
+            "app_id": api_app_id,
+            "date_created": int(time.time()),
+            "date_updated": int(time.time()),
+            "input_parameters": [],
+            "output_parameters": [],
+        },
+        "inputs": dict(inputs or {}),
+        "function_execution_id": function_execution_id or f"Fx{next(_counter):08d}",
+        "workflow_execution_id": f"Wx{next(_counter):08d}",
+        "event_ts": _now_ts(),
+        "bot_access_token": bot_access_token,
+    }
+    return event(
+        inner, signing_secret=signing_secret, team_id=team_id, api_app_id=api_app_id, timestamp=timestamp,
+        **envelope,
+    )  # fmt: skip
+
+
+def assistant_thread_started(
+    *,
+    signing_secret: str | None,
+    user_id: str = DEFAULT_USER_ID,
+    channel_id: str = "D00000001",
+    thread_ts: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    timestamp: float | str | None = None,
+    **envelope: Any,
+) -> SlackRequest:
+    """An ``assistant_thread_started`` event: a user opened a thread with the app's assistant
+    (Bolt's ``Assistant`` middleware, ``@assistant.thread_started``).
+
+    ::
+
+        request = assistant_thread_started(signing_secret="my-secret")
+    """
+    return _assistant_thread_event(
+        "assistant_thread_started", signing_secret, user_id, channel_id, thread_ts, context, team_id,
+        timestamp, envelope,
+    )  # fmt: skip
+
+
+def assistant_thread_context_changed(
+    *,
+    signing_secret: str | None,
+    user_id: str = DEFAULT_USER_ID,
+    channel_id: str = "D00000001",
+    thread_ts: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    timestamp: float | str | None = None,
+    **envelope: Any,
+) -> SlackRequest:
+    """An ``assistant_thread_context_changed`` event: the user moved to another channel while the
+    assistant thread is open (``@assistant.thread_context_changed``)."""
+    return _assistant_thread_event(
+        "assistant_thread_context_changed", signing_secret, user_id, channel_id, thread_ts, context,
+        team_id, timestamp, envelope,
+    )  # fmt: skip
+
+
+def _assistant_thread_event(
+    kind: str,
+    signing_secret: str | None,
+    user_id: str,
+    channel_id: str,
+    thread_ts: str | None,
+    context: Mapping[str, Any] | None,
+    team_id: str,
+    timestamp: float | str | None,
+    envelope: Mapping[str, Any],
+) -> SlackRequest:
+    inner = {
+        "type": kind,
+        "assistant_thread": {
+            "user_id": user_id,
+            "context": dict(context or {"channel_id": DEFAULT_CHANNEL_ID, "team_id": team_id}),
+            "channel_id": channel_id,
+            "thread_ts": thread_ts or _now_ts(),
+        },
+        "event_ts": _now_ts(),
+    }
+    return event(inner, signing_secret=signing_secret, team_id=team_id, timestamp=timestamp, **envelope)
+
+
+def app_home_opened(
+    *,
+    signing_secret: str | None,
+    user_id: str = DEFAULT_USER_ID,
+    tab: str = "home",
+    team_id: str = DEFAULT_TEAM_ID,
+    timestamp: float | str | None = None,
+    **envelope: Any,
+) -> SlackRequest:
+    """An ``app_home_opened`` event: ``user_id`` opened the app's ``tab`` (``home`` or ``messages``)."""
+    inner = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": "D00000001",
+        "tab": tab,
+        "event_ts": _now_ts(),
+    }
+    return event(inner, signing_secret=signing_secret, team_id=team_id, timestamp=timestamp, **envelope)
