@@ -64,6 +64,15 @@ def _value_problems(user_settings: Mapping[str, Any]) -> list[CheckMessage]:
                 id="django_slack_bolt.E007",
             )
         )
+    workers = user_settings.get("LAZY_LISTENER_WORKERS", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers <= 0:
+        messages.append(
+            Error(
+                f'settings.{SETTING_NAME}["LAZY_LISTENER_WORKERS"] must be a positive whole number.',
+                hint="Leave it out for 10 lazy listeners at once per process.",
+                id="django_slack_bolt.E007",
+            )
+        )
     size = user_settings.get("MAX_BODY_SIZE")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
         messages.append(

@@ -29,6 +29,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "APP": None,
     # Answer Slack as soon as ack() is called instead of polling for it every 10 ms.
     "FAST_ACK": True,
+    # How many lazy listeners run at once in a web process: the threads of their own executor (App), or
+    # the lazy-listener tasks running at once (AsyncApp). Ack functions never wait behind them.
+    "LAZY_LISTENER_WORKERS": 10,
     # Largest request body handed to Bolt, in bytes; larger requests get 413 without being read.
     # None falls back to Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB by default).
     "MAX_BODY_SIZE": None,

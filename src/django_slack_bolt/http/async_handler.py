@@ -35,6 +35,7 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from .. import conf
 from .asyncio_runner import FastAckAsyncioListenerRunner
 from .connections import ListenerOrmThread, arelease_thread_local_connections
 from .core import (
@@ -47,6 +48,7 @@ from .core import (
     route,
     to_django_response,
 )
+from .lazy_pool import LazyListenerTasks
 
 __all__ = [
     "AsyncDjangoLazyListenerRunner",
@@ -89,11 +91,14 @@ class AsyncDjangoLazyListenerRunner(AsyncLazyListenerRunner):
     whose DB connections are closed when it completes.
 
     Unlike Bolt's ``AsyncioLazyListenerRunner`` it keeps a reference to each task until it finishes:
-    the event loop holds tasks only weakly, so an unreferenced one can be collected mid-run.
+    the event loop holds tasks only weakly, so an unreferenced one can be collected mid-run. With a
+    ``pool`` (as :class:`AsyncSlackRequestHandler` installs it) at most
+    ``SLACK_BOLT["LAZY_LISTENER_WORKERS"]`` of them run at once; the others wait for a place.
     """
 
-    def __init__(self, logger: Logger) -> None:
+    def __init__(self, logger: Logger, pool: LazyListenerTasks | None = None) -> None:
         self.logger = logger
+        self.pool = pool
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, function: Callable[..., Awaitable[None]], request: AsyncBoltRequest) -> None:
@@ -104,7 +109,14 @@ class AsyncDjangoLazyListenerRunner(AsyncLazyListenerRunner):
             finally:
                 await orm_thread.end(request.context.logger, "lazy-listener-completion")
 
-        task = asyncio.ensure_future(run_with_connection_hygiene())
+        async def run_in_the_pool() -> None:
+            if self.pool is None:
+                await run_with_connection_hygiene()
+                return
+            async with self.pool.place():
+                await run_with_connection_hygiene()
+
+        task = asyncio.ensure_future(run_in_the_pool())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -161,7 +173,9 @@ class AsyncSlackRequestHandler:
             )
         runner, self.guard = _SETUP.prepare(app, fast_ack=fast_ack)
         self.app = app
-        runner.lazy_listener_runner = AsyncDjangoLazyListenerRunner(logger=runner.logger)
+        runner.lazy_listener_runner = AsyncDjangoLazyListenerRunner(
+            logger=runner.logger, pool=LazyListenerTasks(int(conf.get_setting("LAZY_LISTENER_WORKERS")))
+        )
         if app.process_before_response:
             # Listeners run before the answer, inside the request, whose connections Django manages.
             app.logger.debug("AsyncApp.process_before_response is set to True")

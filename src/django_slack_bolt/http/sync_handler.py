@@ -13,6 +13,8 @@ face (:mod:`~django_slack_bolt.http.async_handler`); the two import nothing from
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
+from logging import Logger
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +32,7 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from .. import conf
 from .bolt_app import is_async_app
 from .connections import release_thread_local_connections
 from .core import (
@@ -43,6 +46,7 @@ from .core import (
     to_bolt_request,
     to_django_response,
 )
+from .lazy_pool import LazyListenerThreads
 from .thread_runner import FastAckThreadListenerRunner
 
 __all__ = [
@@ -72,7 +76,16 @@ class DjangoListenerCompletionHandler(ListenerCompletionHandler):
 
 
 class DjangoThreadLazyListenerRunner(ThreadLazyListenerRunner):
-    """A thread lazy-listener runner that releases DB connections before and after each lazy listener."""
+    """A thread lazy-listener runner that releases DB connections before and after each lazy listener.
+
+    With a ``pool`` (as :class:`SlackRequestHandler` installs it) lazy listeners run on threads of their
+    own, ``SLACK_BOLT["LAZY_LISTENER_WORKERS"]`` of them, so that ack functions never wait behind
+    them; without one, on ``executor`` as in Bolt.
+    """
+
+    def __init__(self, logger: Logger, executor: Executor, pool: LazyListenerThreads | None = None) -> None:
+        super().__init__(logger=logger, executor=executor if pool is None else pool.executor)
+        self.pool = pool
 
     def start(self, function: Any, request: BoltRequest) -> None:
         func = build_runnable_function(func=function, logger=self.logger, request=request)
@@ -84,7 +97,10 @@ class DjangoThreadLazyListenerRunner(ThreadLazyListenerRunner):
             finally:
                 release_thread_local_connections(request.context.logger, "lazy-listener-completion")
 
-        self.executor.submit(run_with_connection_hygiene)
+        if self.pool is not None:
+            self.pool.submit(run_with_connection_hygiene)
+        else:
+            self.executor.submit(run_with_connection_hygiene)
 
 
 class PreverifiedRequestVerification(RequestVerification):
@@ -143,7 +159,9 @@ class SlackRequestHandler:
         runner, self.guard = _SETUP.prepare(app, fast_ack=fast_ack)
         self.app = app
         runner.lazy_listener_runner = DjangoThreadLazyListenerRunner(
-            logger=runner.logger, executor=runner.listener_executor
+            logger=runner.logger,
+            executor=runner.listener_executor,
+            pool=LazyListenerThreads(int(conf.get_setting("LAZY_LISTENER_WORKERS"))),
         )
         if app.process_before_response:
             # Listeners run in the request thread, whose connections Django manages itself.
