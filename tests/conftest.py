@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from django.http import HttpRequest, HttpResponse
@@ -41,3 +42,10 @@ def aserve() -> Iterator[Callable[[Callable[[HttpRequest], Awaitable[HttpRespons
     yield register
     for key in keys:
         REGISTERED_ASYNC_HANDLERS.pop(key, None)
+
+
+@pytest.fixture
+def allow_replays(settings: Any) -> None:
+    """For tests that send the very same signed request to several handlers, to compare their answers:
+    the replay guard would (rightly) run only the first."""
+    settings.SLACK_BOLT = {**settings.SLACK_BOLT, "REFUSE_REPLAYS": False}

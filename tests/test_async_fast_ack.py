@@ -35,6 +35,9 @@ from django_slack_bolt.testing import (
 from .async_support import asend, async_test, make_async_app
 from .support import SIGNING_SECRET
 
+# Each test sends the very same signed request to Bolt's runner and to ours, to compare the answers.
+pytestmark = pytest.mark.usefixtures("allow_replays")
+
 Served = dict[str, tuple[AsyncApp, str]]
 
 

@@ -306,6 +306,7 @@ DIFFERENTIAL_REQUESTS = [
 ]
 
 
+@pytest.mark.usefixtures("allow_replays")  # the same signed request, to both handlers
 @pytest.mark.parametrize("request_", DIFFERENTIAL_REQUESTS)
 @async_test
 async def test_sync_and_async_handlers_answer_alike(request_):

@@ -9,6 +9,7 @@ django_slack_bolt.W004 warns about.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from django_slack_bolt.testing import slash_command
+from django_slack_bolt.testing import SlackRequest, slash_command
 from tests.apps.slack_app import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,16 +84,20 @@ def _save(env: dict[str, str], token: str) -> None:
     subprocess.run([sys.executable, "-m", SETTINGS, "T1", token], env=env, check=True, cwd=ROOT)
 
 
-def _whoami(port: int, hold: float) -> tuple[str, str]:
-    request = slash_command("/whoami", str(hold), signing_secret=SIGNING_SECRET, team_id="T1", user_id="U1")
+def _whoami(port: int, hold: float, request: SlackRequest | None = None) -> tuple[str, str]:
+    if request is None:
+        request = slash_command(
+            "/whoami", str(hold), signing_secret=SIGNING_SECRET, team_id="T1", user_id="U1"
+        )
     http = urllib.request.Request(
         f"http://127.0.0.1:{port}/slack/events",
         data=request.body.encode(),
         headers={**request.headers, "Content-Type": request.content_type, "Connection": "close"},
     )
     with urllib.request.urlopen(http, timeout=10) as response:
-        pid, token = response.read().decode().split()
-    return pid, token
+        answer = response.read().decode().split()
+    # A refused replay is answered 200 with nothing in it.
+    return (answer[0], answer[1]) if answer else ("", "")
 
 
 def _answers_by_worker(port: int, workers: int = 2, timeout: float = 30) -> dict[str, set[str]]:
@@ -115,7 +120,9 @@ def _answers_by_worker(port: int, workers: int = 2, timeout: float = 30) -> dict
     return {pid: set(tokens) for pid, tokens in seen.items()}
 
 
-def _serve_and_reinstall(tmp_path: Path, cache: str) -> dict[str, set[str]]:
+@contextlib.contextmanager
+def _gunicorn(tmp_path: Path, cache: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Two sync gunicorn workers serving the app, with T1 installed with xoxb-first."""
     db = tmp_path / "shared.sqlite3"
     env = _env(db, cache)
     subprocess.run(
@@ -134,13 +141,32 @@ def _serve_and_reinstall(tmp_path: Path, cache: str) -> dict[str, set[str]]:
     )  # fmt: skip
     try:
         _wait_for_port(port, gunicorn)
+        yield port, env
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(20)
+
+
+def _serve_and_reinstall(tmp_path: Path, cache: str) -> dict[str, set[str]]:
+    with _gunicorn(tmp_path, cache) as (port, env):
         before = _answers_by_worker(port)
         assert all(tokens == {"xoxb-first"} for tokens in before.values()), before
         _save(env, "xoxb-second")  # re-installed, from another process
         return _answers_by_worker(port)
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(20)
+
+
+def _runs_of_one_captured_request(tmp_path: Path, cache: str) -> list[str]:
+    """The workers that ran one signed request sent 8 times, in pairs that reach both workers."""
+    with _gunicorn(tmp_path, cache) as (port, _):
+        _answers_by_worker(port)  # both workers are up
+        captured = slash_command("/whoami", "0.2", signing_secret=SIGNING_SECRET, team_id="T1", user_id="U1")
+        ran: list[str] = []
+        with ThreadPoolExecutor(2) as pool:
+            for _ in range(4):
+                for pid, _token in pool.map(lambda _: _whoami(port, 0, captured), range(2)):
+                    if pid:
+                        ran.append(pid)
+        return ran
 
 
 def test_redis_cache_invalidation_reaches_every_worker(tmp_path: Path, redis_url: str) -> None:
@@ -151,3 +177,12 @@ def test_redis_cache_invalidation_reaches_every_worker(tmp_path: Path, redis_url
 def test_control_a_per_process_cache_keeps_the_old_token(tmp_path: Path) -> None:
     after = _serve_and_reinstall(tmp_path, "locmem")
     assert any("xoxb-first" in tokens for tokens in after.values()), after
+
+
+def test_a_replay_is_refused_by_every_worker_with_a_shared_cache(tmp_path: Path, redis_url: str) -> None:
+    assert len(_runs_of_one_captured_request(tmp_path, redis_url)) == 1
+
+
+def test_control_with_a_per_process_cache_another_worker_runs_the_replay(tmp_path: Path) -> None:
+    # What check django_slack_bolt.W005 warns about: each worker has its own claims.
+    assert len(set(_runs_of_one_captured_request(tmp_path, "locmem"))) == 2

@@ -113,6 +113,7 @@ def test_same_status_body_and_content_type_as_bolts_adapter(client, served, slac
     assert answers["ours"][0] != 401, "the signed request was refused: nothing was compared"
 
 
+@pytest.mark.usefixtures("allow_replays")  # the same signed request, to both modes
 @pytest.mark.parametrize("process_before_response", [True, False])
 def test_same_answers_in_both_listener_modes(client, serve, process_before_response):
     urls = {

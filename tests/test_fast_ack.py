@@ -21,6 +21,9 @@ from django_slack_bolt.testing import SlackTestClient, block_action, options, vi
 
 from .support import SIGNING_SECRET, make_app
 
+# Each test sends the very same signed request to Bolt's runner and to ours, to compare the answers.
+pytestmark = pytest.mark.usefixtures("allow_replays")
+
 
 def _serve(serve, app: App, fast_ack: bool) -> SlackTestClient:  # type: ignore[no-untyped-def]
     """Serve ``app`` through Django; the client signs and posts Slack requests to it."""

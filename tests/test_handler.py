@@ -161,7 +161,9 @@ def test_handler_installs_fast_ack_runner_lazy_runner_and_connection_handlers():
     assert isinstance(runner, FastAckThreadListenerRunner)
     assert runner.listener_executor is executor
     assert isinstance(runner.lazy_listener_runner, ours.DjangoThreadLazyListenerRunner)
-    assert runner.lazy_listener_runner.executor is executor
+    # Lazy listeners have threads of their own: ack functions never wait behind them.
+    assert runner.lazy_listener_runner.executor is not executor
+    assert runner.lazy_listener_runner.executor._max_workers == 10
     assert isinstance(runner.listener_start_handler, ours.DjangoListenerStartHandler)
     assert isinstance(runner.listener_completion_handler, ours.DjangoListenerCompletionHandler)
 
@@ -252,7 +254,8 @@ def test_lazy_runner_releases_connections_around_each_lazy_listener(caplog):
     with caplog.at_level(logging.DEBUG):
         resp = handler.handle(req)
         assert done.wait(5)
-        app.listener_runner.listener_executor.shutdown(wait=True)  # the lazy listener's finally has run
+        # Lazy listeners have threads of their own: once they are done, the lazy listener's finally has run.
+        app.listener_runner.lazy_listener_runner.executor.shutdown(wait=True)
     assert resp.status_code == 200
     assert "execution timing: before-lazy-listener" in caplog.text
     assert "execution timing: lazy-listener-completion" in caplog.text

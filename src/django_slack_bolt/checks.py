@@ -347,3 +347,47 @@ def check_authorize_cache_is_shared(app_configs: Any = None, **kwargs: Any) -> l
             id="django_slack_bolt.W004",
         )
     ]
+
+
+# Caches each process keeps to itself (or none at all): a claim there is not seen by other workers.
+_UNSHARED_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+)
+
+
+@register()
+def check_claims_cache_is_shared(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Replays are refused through claims in CLAIMS_CACHE; a cache other processes cannot see lets a
+    replay through any other worker (a DummyCache, through every one)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.base import InvalidCacheBackendError
+
+    user_settings = getattr(settings, SETTING_NAME, None)
+    if not isinstance(user_settings, Mapping) or not user_settings.get("REFUSE_REPLAYS", True):
+        return []
+    alias = user_settings.get("CLAIMS_CACHE", "default")
+    try:
+        cache = caches[alias]
+    except (InvalidCacheBackendError, TypeError):
+        return [
+            Error(
+                f'settings.{SETTING_NAME}["CLAIMS_CACHE"] = {alias!r} is not a cache in settings.CACHES.',
+                hint="Name a cache alias of CACHES (a cache every worker shares, e.g. Redis).",
+                id="django_slack_bolt.E009",
+            )
+        ]
+    backend = f"{type(cache).__module__}.{type(cache).__qualname__}"
+    if backend not in _UNSHARED_CACHES:
+        return []
+    return [
+        Warning(
+            f"Replays of signed requests are refused through claims in the {alias!r} cache, a "
+            f"{type(cache).__name__}: other worker processes do not see its claims, so a replay sent to "
+            "another worker runs again.",
+            hint='Point SLACK_BOLT["CLAIMS_CACHE"] at a cache every worker shares (Redis, Memcached or the '
+            "database cache), or ignore this when a single process serves the app.",
+            id="django_slack_bolt.W005",
+        )
+    ]

@@ -29,6 +29,10 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "APP": None,
     # Answer Slack as soon as ack() is called instead of polling for it every 10 ms.
     "FAST_ACK": True,
+    # Run a signed request once: a repeat of its timestamp and signature (a replay) is answered 200
+    # without running it. The first sighting is claimed in CLAIMS_CACHE, which every process must share.
+    "REFUSE_REPLAYS": True,
+    "CLAIMS_CACHE": "default",
     # How many lazy listeners run at once in a web process: the threads of their own executor (App), or
     # the lazy-listener tasks running at once (AsyncApp). Ack functions never wait behind them.
     "LAZY_LISTENER_WORKERS": 10,

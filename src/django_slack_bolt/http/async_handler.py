@@ -35,7 +35,7 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from .. import conf
+from .. import cache_steps, conf
 from .asyncio_runner import FastAckAsyncioListenerRunner
 from .connections import ListenerOrmThread, arelease_thread_local_connections
 from .core import (
@@ -49,6 +49,7 @@ from .core import (
     to_django_response,
 )
 from .lazy_pool import LazyListenerTasks
+from .replay import ReplayGuard
 
 __all__ = [
     "AsyncDjangoLazyListenerRunner",
@@ -172,6 +173,7 @@ class AsyncSlackRequestHandler:
                 f"not a {type(app).__name__}: serve an App with django_slack_bolt.SlackRequestHandler."
             )
         runner, self.guard = _SETUP.prepare(app, fast_ack=fast_ack)
+        self.replays = ReplayGuard.from_settings()
         self.app = app
         runner.lazy_listener_runner = AsyncDjangoLazyListenerRunner(
             logger=runner.logger, pool=LazyListenerTasks(int(conf.get_setting("LAZY_LISTENER_WORKERS")))
@@ -225,6 +227,9 @@ class AsyncSlackRequestHandler:
         outcome = self.read_request(req)
         if isinstance(outcome, HttpResponse):
             return outcome
+        steps, alias = self.replays.claim_for(outcome), self.replays.cache_alias
+        if steps is not None and alias is not None and not await cache_steps.arun_or(steps, alias, True):
+            return self.replays.refused(req)
         return to_django_response(await self.app.async_dispatch(outcome))
 
     async def install(self, req: HttpRequest) -> HttpResponse:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
 # Slack refuses requests older than five minutes; so does slack_sdk's SignatureVerifier.
-_MAX_CLOCK_SKEW_SECONDS: Final = 300
+MAX_CLOCK_SKEW_SECONDS: Final = 300
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _signature_is_valid(
         return verifier.is_valid(text, timestamp, signature)
     # A body that is not UTF-8 cannot be handed to SignatureVerifier (it decodes first), but Slack
     # signs bytes: check those, so a signed-but-malformed body is told apart from an unsigned one.
-    if abs(verifier.clock.now() - int(timestamp)) > _MAX_CLOCK_SKEW_SECONDS:
+    if abs(verifier.clock.now() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         return False
     secret = verifier.signing_secret.encode()
     digest = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + raw_body, hashlib.sha256)

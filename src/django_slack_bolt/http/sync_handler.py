@@ -32,7 +32,7 @@ from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from .. import conf
+from .. import cache_steps, conf
 from .bolt_app import is_async_app
 from .connections import release_thread_local_connections
 from .core import (
@@ -47,6 +47,7 @@ from .core import (
     to_django_response,
 )
 from .lazy_pool import LazyListenerThreads
+from .replay import ReplayGuard
 from .thread_runner import FastAckThreadListenerRunner
 
 __all__ = [
@@ -157,6 +158,7 @@ class SlackRequestHandler:
                 "serve an AsyncApp with django_slack_bolt.AsyncSlackRequestHandler."
             )
         runner, self.guard = _SETUP.prepare(app, fast_ack=fast_ack)
+        self.replays = ReplayGuard.from_settings()
         self.app = app
         runner.lazy_listener_runner = DjangoThreadLazyListenerRunner(
             logger=runner.logger,
@@ -196,6 +198,9 @@ class SlackRequestHandler:
         outcome = self.read_request(req)
         if isinstance(outcome, HttpResponse):
             return outcome
+        steps, alias = self.replays.claim_for(outcome), self.replays.cache_alias
+        if steps is not None and alias is not None and not cache_steps.run_or(steps, alias, True):
+            return self.replays.refused(req)
         return to_django_response(self.app.dispatch(outcome))
 
     def install(self, req: HttpRequest) -> HttpResponse:
