@@ -70,6 +70,58 @@ def redis_url() -> Iterator[str]:
         process.wait(10)
 
 
+class RedisServer:
+    """A real redis-server on 127.0.0.1 that a test can stop and start again on the same port."""
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()  # as a crash or an OOM kill would: no goodbye to the clients
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def restartable_redis() -> Iterator[RedisServer]:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        if IN_CI:
+            pytest.fail("redis-server is not installed (.ci/run installs Debian's redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(executable)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def _env(db: Path, cache: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -121,7 +173,7 @@ def _answers_by_worker(port: int, workers: int = 2, timeout: float = 30) -> dict
 
 
 @contextlib.contextmanager
-def _gunicorn(tmp_path: Path, cache: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _gunicorn(tmp_path: Path, cache: str, log: Path | None = None) -> Iterator[tuple[int, dict[str, str]]]:
     """Two sync gunicorn workers serving the app, with T1 installed with xoxb-first."""
     db = tmp_path / "shared.sqlite3"
     env = _env(db, cache)
@@ -130,6 +182,7 @@ def _gunicorn(tmp_path: Path, cache: str) -> Iterator[tuple[int, dict[str, str]]
     )
     _save(env, "xoxb-first")
     port = _free_port()
+    log_file = log.open("wb") if log is not None else None
     gunicorn = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "django.core.wsgi:get_wsgi_application()",
@@ -138,6 +191,7 @@ def _gunicorn(tmp_path: Path, cache: str) -> Iterator[tuple[int, dict[str, str]]
         ],
         env=env,
         cwd=ROOT,
+        stderr=log_file,
     )  # fmt: skip
     try:
         _wait_for_port(port, gunicorn)
@@ -145,6 +199,8 @@ def _gunicorn(tmp_path: Path, cache: str) -> Iterator[tuple[int, dict[str, str]]
     finally:
         gunicorn.terminate()
         gunicorn.wait(20)
+        if log_file is not None:
+            log_file.close()
 
 
 def _serve_and_reinstall(tmp_path: Path, cache: str) -> dict[str, set[str]]:
@@ -186,3 +242,28 @@ def test_a_replay_is_refused_by_every_worker_with_a_shared_cache(tmp_path: Path,
 def test_control_with_a_per_process_cache_another_worker_runs_the_replay(tmp_path: Path) -> None:
     # What check django_slack_bolt.W005 warns about: each worker has its own claims.
     assert len(set(_runs_of_one_captured_request(tmp_path, "locmem"))) == 2
+
+
+def test_redis_stopped_and_started_under_gunicorn(tmp_path: Path, restartable_redis: RedisServer) -> None:
+    """A Redis outage degrades to reading the database, logged once per worker, and recovers by itself."""
+    log = tmp_path / "gunicorn.log"
+    with _gunicorn(tmp_path, restartable_redis.url, log) as (port, env):
+        before = _answers_by_worker(port)
+        assert all(tokens == {"xoxb-first"} for tokens in before.values()), before
+
+        restartable_redis.stop()
+        during = _answers_by_worker(port)  # no 500: every answer is 200 with the stored token
+        assert all(tokens == {"xoxb-first"} for tokens in during.values()), during
+        more = _answers_by_worker(port)
+        assert all(tokens == {"xoxb-first"} for tokens in more.values()), more
+
+        restartable_redis.start()
+        _answers_by_worker(port)  # the first requests after the restart see it answer again
+        _save(env, "xoxb-second")  # the cache works again: the re-install reaches every worker
+        after = _answers_by_worker(port)
+        assert all(tokens == {"xoxb-second"} for tokens in after.values()), after
+    text = log.read_text(errors="replace")
+    # Once per worker process at the most for the outage, not per request (dozens were served).
+    assert 1 <= text.count("cache failed") <= 2, text[-3000:]
+    assert 1 <= text.count("cache answers again.") <= 2, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]

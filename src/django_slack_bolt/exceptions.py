@@ -19,3 +19,10 @@ class SlackBoltImproperlyConfigured(DjangoSlackBoltError, ImproperlyConfigured):
 
     The message names the setting (or the ``pip install`` extra) that fixes it.
     """
+
+
+class CacheUnavailable(DjangoSlackBoltError):
+    """A cache that must be written for the change at hand to be safe did not take the write.
+
+    The change was not made (its transaction rolled back): try again once the cache answers.
+    """

@@ -1,4 +1,5 @@
-"""Django signals sent by the ORM stores, after the transaction that made the change commits.
+"""Django signals: the ORM stores' (sent after the transaction that made the change commits), and
+:data:`event_lost`.
 
 Connect to them like to any Django signal::
 
@@ -23,6 +24,12 @@ Every signal is sent with ``sender`` = the store class and these keyword argumen
 * :data:`tokens_rotated`: ``installation`` (an Installation carrying the new tokens), ``bot_rotated``,
   ``user_rotated`` (which tokens were refreshed), ``store``.
 
+:data:`event_lost` is sent (``sender`` = the handler's listener runner class) when a listener of an
+Events API event raises after Slack was acknowledged (events are acknowledged before their listener
+runs): Slack will not deliver that event again. Keyword arguments: ``event_id``, ``event_type``,
+``team_id``, ``enterprise_id``, ``error`` (the exception). It comes with an ERROR record on the
+``django_slack_bolt.events`` logger that names the event id.
+
 The installation carries tokens: do not log it. A receiver that raises does not undo the change
 (it has committed) nor break the request that made it: the exception is logged on the
 ``django_slack_bolt.signals`` logger with its traceback, and the other receivers still run.
@@ -37,12 +44,13 @@ from django.dispatch import Signal
 
 logger = logging.getLogger("django_slack_bolt.signals")
 
-__all__ = ["bot_saved", "installation_deleted", "installation_saved", "tokens_rotated"]
+__all__ = ["bot_saved", "event_lost", "installation_deleted", "installation_saved", "tokens_rotated"]
 
 installation_saved = Signal()
 bot_saved = Signal()
 installation_deleted = Signal()
 tokens_rotated = Signal()
+event_lost = Signal()
 
 
 def send(signal: Signal, sender: Any, **kwargs: Any) -> None:

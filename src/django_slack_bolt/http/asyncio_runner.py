@@ -19,7 +19,7 @@ from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from .fast_ack import FastAckRunnerMixin, FirstAnswerAck, failed_ack_response
+from .fast_ack import FastAckRunnerMixin, FirstAnswerAck, failed_ack_response, report_lost_event
 
 __all__ = ["FastAckAsyncioListenerRunner", "SignallingAsyncAck"]
 
@@ -115,5 +115,7 @@ class FastAckAsyncioListenerRunner(FastAckRunnerMixin, AsyncioListenerRunner):
             response = failed_ack_response(response, ack)
             await self.listener_error_handler.handle(error=e, request=request, response=response)
             ack.response = response
+            if listener.auto_acknowledgement:
+                report_lost_event(self, request.body, e)
         finally:
             await self.listener_completion_handler.handle(request=request, response=response)

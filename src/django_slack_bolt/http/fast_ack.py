@@ -16,6 +16,7 @@ two runner modules, which are otherwise thin.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,11 @@ from slack_bolt.logger.messages import warning_did_not_call_ack
 from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_name_for_callable
 
-__all__ = ["FastAckRunnerMixin", "FirstAnswerAck", "failed_ack_response"]
+from .. import signals
+
+__all__ = ["FastAckRunnerMixin", "FirstAnswerAck", "failed_ack_response", "report_lost_event"]
+
+events_logger = logging.getLogger("django_slack_bolt.events")
 
 WaiterT = TypeVar("WaiterT")
 AckT = TypeVar("AckT", bound="FirstAnswerAck[Any]")
@@ -106,6 +111,31 @@ class FirstAnswerAck(Generic[WaiterT]):
         ack = cls(answered)
         context["ack"] = ack
         return ack
+
+
+def report_lost_event(runner: object, body: Any, error: BaseException) -> None:
+    """An Events API event whose listener raised after it was acknowledged: Slack will not send it
+    again. One ERROR record with its event id, and the :data:`~django_slack_bolt.signals.event_lost`
+    signal, so that the loss can be seen and counted (Bolt logs the traceback itself)."""
+    if not isinstance(body, dict) or body.get("type") != "event_callback":
+        return
+    event = body.get("event")
+    event_type = event.get("type") if isinstance(event, dict) else None
+    details = {
+        "event_id": body.get("event_id"),
+        "event_type": event_type,
+        "team_id": body.get("team_id"),
+        "enterprise_id": body.get("enterprise_id"),
+    }
+    events_logger.error(
+        "Lost Slack event %s (%s, team %s): its listener raised %s after Slack was acknowledged, and Slack "
+        "will not send it again.",
+        details["event_id"],
+        event_type,
+        details["team_id"],
+        type(error).__name__,
+    )
+    signals.send(signals.event_lost, sender=type(runner), error=error, **details)
 
 
 def failed_ack_response(response: BoltResponse | None, ack: FirstAnswerAck[Any]) -> BoltResponse | None:

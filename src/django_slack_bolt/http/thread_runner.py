@@ -18,7 +18,7 @@ from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from .fast_ack import FastAckRunnerMixin, FirstAnswerAck, failed_ack_response
+from .fast_ack import FastAckRunnerMixin, FirstAnswerAck, failed_ack_response, report_lost_event
 
 __all__ = ["FastAckThreadListenerRunner", "SignallingAck"]
 
@@ -109,6 +109,7 @@ class FastAckThreadListenerRunner(FastAckRunnerMixin, ThreadListenerRunner):
         except Exception as e:
             if listener.auto_acknowledgement:
                 self.listener_error_handler.handle(error=e, request=request, response=response)
+                report_lost_event(self, request.body, e)
             else:
                 response = failed_ack_response(response, ack)
                 self.listener_error_handler.handle(error=e, request=request, response=response)

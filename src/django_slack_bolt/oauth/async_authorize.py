@@ -16,6 +16,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from .. import cache_steps
 from . import authorization_cache
 from .authorize import DjangoAuthorize
 from .installation_store import DjangoInstallationStore
@@ -75,7 +76,13 @@ class AsyncDjangoAuthorize(AsyncAuthorize):
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
         key = self.sync_authorize.cache_key(context, enterprise_id, team_id, user_id)
-        cache_lookup = await authorization_cache.alookup(*key) if key is not None else None
+        cache_lookup = (
+            await cache_steps.arun_or(
+                authorization_cache.lookup_steps(key), authorization_cache.cache_alias(), None
+            )
+            if key is not None
+            else None
+        )
         if cache_lookup is not None and cache_lookup.result is not None:
             return cache_lookup.result
         return await sync_to_async(self._authorize_from_database)(

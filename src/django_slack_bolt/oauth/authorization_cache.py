@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from django.core.cache import BaseCache, caches
+from django.db import transaction
 from slack_bolt.authorization import AuthorizeResult
 
 from .. import cache_steps, conf
 from ..cache_steps import CacheCall, CacheSteps
+from ..exceptions import CacheUnavailable
 from .encryption import get_fernet
 
 PREFIX: Final = "django_slack_bolt:authorize:"
@@ -61,9 +63,65 @@ def get_cache() -> BaseCache:
     return caches[conf.get_setting("AUTHORIZE_CACHE")]
 
 
+def cache_alias() -> str:
+    return str(conf.get_setting("AUTHORIZE_CACHE"))
+
+
 def invalidate(client_id: str, enterprise_id: str | None, team_id: str | None) -> None:
     """Drop every cached authorization of the workspace (or org, ``team_id`` None)."""
     get_cache().set(generation_key(client_id, enterprise_id, team_id), uuid.uuid4().hex, timeout=None)
+
+
+# A generation being replaced by a transaction not yet committed: nothing is cached under it.
+PENDING_PREFIX: Final = "pending:"
+# How long a pending generation lasts when the write that ends it fails: then the next lookup starts
+# a new generation, and builds its entry from what the database holds by then.
+PENDING_SECONDS: Final = 60
+
+
+def invalidate_on_commit(
+    client_id: str, enterprise_id: str | None, team_id: str | None, *, using: str, refuse_on_error: bool
+) -> None:
+    """Invalidate the cached authorizations of a workspace whose rows the current transaction changes.
+
+    Before the commit, the workspace's generation (and its org's) becomes a pending one, under which no
+    process caches anything; after the commit, a fresh one. So no entry built from the rows before the
+    change can be served after it, not even when the cache fails between the two writes: the pending
+    generation then stays until it expires, and every lookup reads the database meanwhile.
+
+    When the first write fails and ``refuse_on_error`` is set, :class:`CacheUnavailable` is raised and
+    the change rolls back: the database and the cache keep agreeing (a save or a delete can be made
+    again). A token rotation cannot be undone (Slack has spent the old refresh token), so it passes
+    ``refuse_on_error=False``: the entries of a token due for rotation are not served anyway.
+    """
+    keys = [generation_key(client_id, enterprise_id, team_id)]
+    if team_id is not None:
+        # Org-wide lookups use team None: an org's cached entries go with any of its rows.
+        keys.append(generation_key(client_id, enterprise_id, None))
+    alias = cache_alias()
+    pending = {key: PENDING_PREFIX + uuid.uuid4().hex for key in keys}
+    try:
+        failed = get_cache().set_many(pending, timeout=PENDING_SECONDS)
+        if failed:
+            raise CacheUnavailable(f"the {alias!r} cache did not store {len(failed)} key(s)")
+    except Exception as error:
+        cache_steps.outages.failed(alias, error)
+        if refuse_on_error:
+            raise CacheUnavailable(
+                f"The {alias!r} cache (SLACK_BOLT['AUTHORIZE_CACHE']) refused the write that keeps cached "
+                "authorizations in step with the database: the installation was not changed."
+            ) from error
+    transaction.on_commit(lambda: _start_new_generations(keys, alias), using=using)
+
+
+def _start_new_generations(keys: list[str], alias: str) -> None:
+    try:
+        failed = get_cache().set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+        if failed:
+            raise CacheUnavailable(f"the {alias!r} cache did not store {len(failed)} key(s)")
+    except Exception as error:
+        # The pending generations stay until they expire: nothing stale is served meanwhile.
+        cache_steps.outages.failed(alias, error)
 
 
 @dataclass(frozen=True)
@@ -79,6 +137,11 @@ class Lookup:
     entry_key: str
     generation_key: str
 
+    @property
+    def storable(self) -> bool:
+        """Whether an entry built now may be cached: not while a change to the workspace is pending."""
+        return not self.generation.startswith(PENDING_PREFIX)
+
 
 class Key(NamedTuple):
     """Which authorization: of one user (``None``: the workspace's) in one workspace of one app."""
@@ -90,7 +153,8 @@ class Key(NamedTuple):
     bot_only: bool
 
 
-def _lookup_steps(wanted: Key) -> CacheSteps[Lookup]:
+def lookup_steps(wanted: Key) -> CacheSteps[Lookup]:
+    """The cache calls of a lookup (see :mod:`django_slack_bolt.cache_steps`)."""
     gen_key = generation_key(wanted.client_id, wanted.enterprise_id, wanted.team_id)
     key = entry_key(*wanted)
     found = yield CacheCall.of("get_many", [gen_key, key])
@@ -112,7 +176,7 @@ def lookup(
     The arguments are a :class:`Key`'s fields: ``lookup(*key)``.
     """
     return cache_steps.run(
-        _lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only)), get_cache()
+        lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only)), get_cache()
     )
 
 
@@ -120,7 +184,7 @@ async def alookup(
     client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
 ) -> Lookup:
     """:func:`lookup` through Django's async cache API."""
-    steps = _lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only))
+    steps = lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only))
     return await cache_steps.arun(steps, get_cache())
 
 
@@ -134,9 +198,18 @@ def _valid_entry(entry: Any, generation: str) -> AuthorizeResult | None:
 
 
 def store(found: Lookup, result: AuthorizeResult, *, refresh_after: float | None) -> None:
-    """Cache ``result`` under the generation ``found`` was read with."""
+    """Cache ``result`` under the generation ``found`` was read with (unless a change is pending).
+
+    A cache that fails here costs the next request a query, and is logged once per outage.
+    """
+    if not found.storable:
+        return
     entry = {"generation": found.generation, "refresh_after": refresh_after, "sealed": _encode(result)}
-    get_cache().set(found.entry_key, entry, timeout=conf.get_setting("AUTHORIZE_CACHE_TIMEOUT"))
+    alias = cache_alias()
+    try:
+        get_cache().set(found.entry_key, entry, timeout=conf.get_setting("AUTHORIZE_CACHE_TIMEOUT"))
+    except Exception as error:
+        cache_steps.outages.failed(alias, error)
 
 
 def _encode(result: AuthorizeResult) -> str:

@@ -36,7 +36,7 @@ from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.token_rotation import TokenRotator
 
-from .. import conf, signals
+from .. import cache_steps, conf, signals
 from . import authorization_cache
 from .installation_store import (
     LATEST_BOT_TOKEN,
@@ -129,7 +129,11 @@ class DjangoAuthorize(Authorize):
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
         key = self.cache_key(context, enterprise_id, team_id, user_id)
-        cache_lookup = authorization_cache.lookup(*key) if key is not None else None
+        cache_lookup = (
+            cache_steps.run_or(authorization_cache.lookup_steps(key), authorization_cache.cache_alias(), None)
+            if key is not None
+            else None
+        )
         if cache_lookup is not None and cache_lookup.result is not None:
             return cache_lookup.result
         return self.authorize_from_database(
@@ -488,8 +492,12 @@ class DjangoAuthorize(Authorize):
         client_id = self.installation_store.client_id
         store = self.installation_store
 
+        # Slack has spent the old refresh token: the new tokens are written whatever the cache does.
+        authorization_cache.invalidate_on_commit(
+            client_id, refreshed.enterprise_id, team_id, using=alias, refuse_on_error=False
+        )
+
         def announce() -> None:
-            authorization_cache.invalidate(client_id, refreshed.enterprise_id, team_id)
             signals.send(
                 signals.tokens_rotated,
                 sender=type(store),

@@ -317,15 +317,11 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
             model._default_manager.using(alias).filter(pk=pk).update(**fields)
 
     def _on_commit(self, enterprise_id: str | None, team_id: str | None, alias: str) -> None:
-        client_id = self.client_id
-        transaction.on_commit(
-            lambda: authorization_cache.invalidate(client_id, enterprise_id, team_id), using=alias
+        # Refused (rolled back) when the authorization cache cannot be kept in step: a save or a
+        # delete that went through while the cache kept serving the old rows would be worse.
+        authorization_cache.invalidate_on_commit(
+            self.client_id, enterprise_id, team_id, using=alias, refuse_on_error=True
         )
-        if team_id is not None:
-            # Org-wide lookups use team None: an org's cached entries go with any of its rows.
-            transaction.on_commit(
-                lambda: authorization_cache.invalidate(client_id, enterprise_id, None), using=alias
-            )
 
     def find_bot(
         self,
