@@ -1112,12 +1112,15 @@ def serve_and_play(fake: FakeSlack, timeout: float, database: Path | None, varia
             f"client id {client_id}; client secret, signing secret and token encryption key",
             "made for this run (SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, SLACK_TOKEN_ENCRYPTION_KEYS)",
         )
-        with deferred_signals():  # a Ctrl-C now must not leave a server nobody knows about
-            server = variant.server(env, log)
         failure: DemoFailure | None = None
-        demo = Demo(fake, server, variant, signing_secret, CallLog(fake, timeout))
+        server: AppServer | None = None
         django_ready = False
         try:
+            # A Ctrl-C while the server starts waits until it has (and so can be stopped); raised when
+            # this block ends, it is inside the try whose finally stops the server.
+            with deferred_signals():
+                server = variant.server(env, log)
+            demo = Demo(fake, server, variant, signing_secret, CallLog(fake, timeout))
             # Migrating while the server boots saves a second; no request reaches the database before both.
             setup_django(env)
             django_ready = True
@@ -1153,18 +1156,19 @@ def serve_and_play(fake: FakeSlack, timeout: float, database: Path | None, varia
         except DemoFailure as error:
             failure = DemoFailure(f"{demo.step}: {error}")
         finally:
-            if django_ready:
-                from django.db import connections
-
-                connections.close_all()  # ours, to the same SQLite file
+            # All of it held from signals: a second Ctrl-C must not skip stopping the server.
             with deferred_signals():
-                outcome = server.stop()
-            emit()
-            emit(f"{server.name} (pid {server.pid}) {outcome}.")
+                if django_ready:
+                    from django.db import connections
+
+                    connections.close_all()  # ours, to the same SQLite file
+                outcome = server.stop() if server is not None else ""
+            if server is not None:
+                emit()
+                emit(f"{server.name} (pid {server.pid}) {outcome}.")
         if failure is not None:
-            raise DemoFailure(
-                f"{failure}\n\nThe end of {server.name}'s log:\n{server.log_tail()}"
-            ) from failure
+            tail = f"\n\nThe end of {server.name}'s log:\n{server.log_tail()}" if server is not None else ""
+            raise DemoFailure(f"{failure}{tail}") from failure
 
 
 def main(argv: list[str] | None = None) -> int:

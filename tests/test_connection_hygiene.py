@@ -34,6 +34,7 @@ pytestmark = [
 ]
 
 THREADS = 4
+LAZY_THREADS = 2
 REQUESTS = 1000
 
 
@@ -68,21 +69,21 @@ def conn_max_age(request) -> Iterator[int]:
     db_settings["CONN_MAX_AGE"] = before
 
 
-def in_every_worker(executor: ThreadPoolExecutor, action=lambda: None) -> None:  # type: ignore[no-untyped-def]
+def in_every_worker(executor: ThreadPoolExecutor, action=lambda: None, threads: int = THREADS) -> None:  # type: ignore[no-untyped-def]
     """Run ``action`` once in each worker thread, once every task submitted before has finished."""
-    barrier = threading.Barrier(THREADS)
+    barrier = threading.Barrier(threads)
 
     def at_the_barrier() -> None:
         barrier.wait(30)  # only passes when all workers are free, i.e. nothing else is running
         action()
 
-    for future in [executor.submit(at_the_barrier) for _ in range(THREADS)]:
+    for future in [executor.submit(at_the_barrier) for _ in range(threads)]:
         future.result(60)
 
 
-def close_in_every_worker(executor: ThreadPoolExecutor) -> None:
+def close_in_every_worker(executor: ThreadPoolExecutor, threads: int = THREADS) -> None:
     """Close the connection each worker thread holds, then stop the executor."""
-    in_every_worker(executor, lambda: connections["postgres"].close())
+    in_every_worker(executor, lambda: connections["postgres"].close(), threads)
     executor.shutdown(wait=True)
 
 
@@ -107,12 +108,16 @@ def build_app(executor: ThreadPoolExecutor, queries: list[int]):  # type: ignore
 
 
 @pytest.mark.parametrize("conn_max_age", [0, 60], indirect=True)
-def test_connections_stay_bounded_over_1000_requests(serve, conn_max_age):
+def test_connections_stay_bounded_over_1000_requests(serve, settings, conn_max_age):
+    # Lazy listeners have threads of their own besides the listener threads: each thread may keep one.
+    settings.SLACK_BOLT = {**settings.SLACK_BOLT, "LAZY_LISTENER_WORKERS": LAZY_THREADS}
     executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="bolt-listener")
     queries: list[int] = []
-    url = serve(SlackRequestHandler(build_app(executor, queries)).handle)
+    app = build_app(executor, queries)
+    url = serve(SlackRequestHandler(app).handle)
+    lazy_executor = app.listener_runner.lazy_listener_runner.executor
     slack = SlackTestClient(signing_secret=SIGNING_SECRET, events_path=url)
-    bound = THREADS + 1
+    bound = THREADS + LAZY_THREADS + 1
     peak = server_connections()
     try:
         for i in range(REQUESTS):
@@ -122,12 +127,16 @@ def test_connections_stay_bounded_over_1000_requests(serve, conn_max_age):
                 # Listeners keep running meanwhile; only a count that stays above the bound is a leak.
                 peak = max(peak, settled_connections(bound, timeout=2.0))
         in_every_worker(executor)  # every listener has finished
+        in_every_worker(lazy_executor, threads=LAZY_THREADS)  # and every lazy listener
         peak = max(peak, settled_connections(bound, timeout=2.0))
         settled = settled_connections(1)
     finally:
         close_in_every_worker(executor)
+        close_in_every_worker(lazy_executor, LAZY_THREADS)
     assert len(queries) == REQUESTS, "every listener and lazy listener ran its query"
-    assert peak <= bound, f"{peak} connections to the server, more than {THREADS} threads + 1"
+    assert peak <= bound, (
+        f"{peak} connections to the server, more than {THREADS} + {LAZY_THREADS} threads + 1"
+    )
     if conn_max_age == 0:
         # Nothing outlives its listener: only the test's own connection is left.
         assert settled == 1

@@ -37,6 +37,7 @@ from .. import conf, signals
 from . import authorization_cache
 from .encryption import EncryptedTokenField
 from .models import SlackBot, SlackInstallation
+from .prepared import PreparedQuery
 
 __all__ = ["DjangoInstallationStore"]
 
@@ -139,7 +140,7 @@ def bot_fields(bot: Bot, client_id: str) -> dict[str, Any]:
     }
 
 
-def installation_from_row(row: SlackInstallation) -> Installation:
+def installation_from_row(row: Any) -> Installation:
     """The :class:`Installation` of a row, with the workspace's latest bot when the row was annotated."""
     return Installation(
         app_id=row.app_id,
@@ -170,7 +171,7 @@ def installation_from_row(row: SlackInstallation) -> Installation:
     )
 
 
-def bot_from_row(row: SlackBot) -> Bot:
+def bot_from_row(row: Any) -> Bot:
     return Bot(
         app_id=row.app_id,
         enterprise_id=row.enterprise_id,
@@ -178,8 +179,8 @@ def bot_from_row(row: SlackBot) -> Bot:
         team_id=row.team_id,
         team_name=row.team_name,
         bot_token=row.bot_token,
-        bot_id=row.bot_id,  # type: ignore[arg-type]
-        bot_user_id=row.bot_user_id,  # type: ignore[arg-type]
+        bot_id=row.bot_id,
+        bot_user_id=row.bot_user_id,
         bot_scopes=row.bot_scopes,
         bot_refresh_token=row.bot_refresh_token,
         bot_token_expires_at=_epoch_seconds(row.bot_token_expires_at),
@@ -189,9 +190,7 @@ def bot_from_row(row: SlackBot) -> Bot:
     )
 
 
-def apply_latest_bot(
-    installation: Installation, row: SlackInstallation, *, user_lookup: bool
-) -> Installation:
+def apply_latest_bot(installation: Installation, row: Any, *, user_lookup: bool) -> Installation:
     """slack_sdk's rule: a user-level row, or a row without a bot token, takes the latest bot's fields."""
     latest_token = getattr(row, _LATEST_BOT_PREFIX + "bot_token", None)
     should_take = user_lookup or installation.bot_token is None
@@ -240,6 +239,9 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
 
     def write_alias(self) -> str:
         return self.database or router.db_for_write(SlackInstallation)
+
+    def read_alias(self) -> str:
+        return self.database or router.db_for_read(SlackInstallation)
 
     def installations(self) -> QuerySet[SlackInstallation]:
         rows: QuerySet[SlackInstallation] = SlackInstallation.objects.using(self.database)
@@ -330,8 +332,13 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        row = self.latest_bots(enterprise_id, lookup_team_id(team_id, is_enterprise_install)).first()
-        return None if row is None else bot_from_row(row)
+        rows = _LATEST_BOT.rows(
+            self.read_alias(),
+            client_id=self.client_id,
+            enterprise_id=enterprise_id,
+            team_id=lookup_team_id(team_id, is_enterprise_install),
+        )
+        return bot_from_row(rows[0]) if rows else None
 
     def find_installation(
         self,
@@ -341,13 +348,17 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        rows = self._installation_query(
-            enterprise_id, lookup_team_id(team_id, is_enterprise_install), user_id
+        rows = _LATEST_INSTALLATION.rows(
+            self.read_alias(),
+            client_id=self.client_id,
+            enterprise_id=enterprise_id,
+            team_id=lookup_team_id(team_id, is_enterprise_install),
+            user_id=user_id,
         )
-        return self._found(rows.first(), user_id)
+        return self._found(rows[0] if rows else None, user_id)
 
     @staticmethod
-    def _found(row: SlackInstallation | None, user_id: str | None) -> Installation | None:
+    def _found(row: Any, user_id: str | None) -> Installation | None:
         if row is None:
             return None
         return apply_latest_bot(installation_from_row(row), row, user_lookup=user_id is not None)
@@ -362,20 +373,18 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
 
     def find_authorization_rows(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None
-    ) -> tuple[SlackInstallation | None, SlackInstallation | None]:
+    ) -> tuple[Any, Any]:
         """The workspace's latest row and ``user_id``'s latest row, with the latest bot, in one query.
 
         What :class:`~django_slack_bolt.oauth.authorize.DjangoAuthorize` reads: the same rows as
         ``find_installation`` without and with ``user_id``, for one database round trip.
         """
-        workspace = self.workspace_installations(enterprise_id, team_id).order_by("-installed_at", "-pk")
-        wanted = Q(pk=Subquery(workspace.values("pk")[:1]))
-        if user_id is not None:
-            wanted |= Q(pk=Subquery(workspace.filter(user_id=user_id).values("pk")[:1]))
-        rows = list(
-            self.with_latest_bot(
-                SlackInstallation.objects.using(self.database).filter(wanted), enterprise_id, team_id
-            ).order_by("-installed_at", "-pk")
+        rows = _AUTHORIZATION_ROWS.rows(
+            self.read_alias(),
+            client_id=self.client_id,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
         )
         if not rows:
             return None, None
@@ -461,8 +470,9 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        row = await self.latest_bots(enterprise_id, lookup_team_id(team_id, is_enterprise_install)).afirst()
-        return None if row is None else bot_from_row(row)
+        return await sync_to_async(self.find_bot)(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
 
     async def async_find_installation(
         self,
@@ -472,10 +482,12 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        rows = self._installation_query(
-            enterprise_id, lookup_team_id(team_id, is_enterprise_install), user_id
+        return await sync_to_async(self.find_installation)(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
         )
-        return self._found(await rows.afirst(), user_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await sync_to_async(self.delete_bot)(enterprise_id=enterprise_id, team_id=team_id)
@@ -489,3 +501,46 @@ class DjangoInstallationStore(InstallationStore, AsyncInstallationStore):
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await sync_to_async(self.delete_all)(enterprise_id=enterprise_id, team_id=team_id)
+
+
+# --- the reads, compiled once (see prepared.py): what every cold authorization runs ------------------
+
+_INSTALLATION_COLUMNS = tuple(field.attname for field in SlackInstallation._meta.concrete_fields)
+_BOT_COLUMNS = tuple(field.attname for field in SlackBot._meta.concrete_fields)
+_LATEST_BOT_COLUMNS = tuple(_LATEST_BOT_PREFIX + name for name in LATEST_BOT_FIELDS)
+
+
+def _latest_installation(
+    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None
+) -> QuerySet[Any]:
+    store = DjangoInstallationStore(client_id)
+    rows = store._installation_query(enterprise_id, team_id, user_id)
+    latest: QuerySet[Any] = rows.values(*_INSTALLATION_COLUMNS, *_LATEST_BOT_COLUMNS)[:1]
+    return latest
+
+
+def _latest_bot(client_id: str, enterprise_id: str | None, team_id: str | None) -> QuerySet[Any]:
+    latest: QuerySet[Any] = (
+        DjangoInstallationStore(client_id).latest_bots(enterprise_id, team_id).values(*_BOT_COLUMNS)[:1]
+    )
+    return latest
+
+
+def _authorization_rows(
+    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None
+) -> QuerySet[Any]:
+    store = DjangoInstallationStore(client_id)
+    workspace = store.workspace_installations(enterprise_id, team_id).order_by("-installed_at", "-pk")
+    wanted = Q(pk=Subquery(workspace.values("pk")[:1]))
+    if user_id is not None:
+        wanted |= Q(pk=Subquery(workspace.filter(user_id=user_id).values("pk")[:1]))
+    rows = store.with_latest_bot(SlackInstallation.objects.filter(wanted), enterprise_id, team_id)
+    found: QuerySet[Any] = rows.order_by("-installed_at", "-pk").values(
+        *_INSTALLATION_COLUMNS, *_LATEST_BOT_COLUMNS
+    )
+    return found
+
+
+_LATEST_INSTALLATION = PreparedQuery(_latest_installation)
+_LATEST_BOT = PreparedQuery(_latest_bot)
+_AUTHORIZATION_ROWS = PreparedQuery(_authorization_rows)

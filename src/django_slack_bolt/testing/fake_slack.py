@@ -78,6 +78,11 @@ RESPONSE_URL_METHOD: Final = "response_url"
 
 _API_PREFIX: Final = "/api/"
 _HOOKS_PREFIX: Final = "/hooks/"
+# The longest single wait of wait_for_call(). A signal handler (Ctrl-C's KeyboardInterrupt, or one that
+# raises, as run_demo.py's does for SIGTERM) runs only when the main thread runs Python code; a signal that
+# does not interrupt the wait itself (it came just before the wait began, or went to another thread, as a
+# process-directed signal may) would otherwise be acted upon only when the whole timeout has run out.
+_WAIT_SLICE: Final = 0.05
 
 
 @dataclass(frozen=True)
@@ -361,7 +366,7 @@ class FakeSlack(FakeOAuthMixin):
                     wanted = f"{count} call(s) to {method}" + (f" with {dict(params)}" if params else "")
                     got = f"got {len(matching)}. {self._summary()}"
                     raise AssertionError(f"Timed out after {timeout}s waiting for {wanted}; {got}")
-                self._changed.wait(remaining)
+                self._changed.wait(min(remaining, _WAIT_SLICE))  # a new call wakes it at once
 
     def reset(self) -> None:
         """Forget calls, scripted answers, latency changes, workspaces, codes and tokens.
