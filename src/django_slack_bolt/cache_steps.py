@@ -109,9 +109,7 @@ def run_or(steps: CacheSteps[T], alias: str, fallback: T) -> T:
     try:
         result = run(steps, caches[alias])
     except Exception as error:
-        steps.close()
-        outages.failed(alias, error)
-        return fallback
+        return _gave_up(steps, alias, error, fallback)
     outages.answered(alias)
     return result
 
@@ -121,8 +119,12 @@ async def arun_or(steps: CacheSteps[T], alias: str, fallback: T) -> T:
     try:
         result = await arun(steps, caches[alias])
     except Exception as error:
-        steps.close()
-        outages.failed(alias, error)
-        return fallback
+        return _gave_up(steps, alias, error, fallback)
     outages.answered(alias)
     return result
+
+
+def _gave_up(steps: CacheSteps[T], alias: str, error: Exception, fallback: T) -> T:
+    steps.close()
+    outages.failed(alias, error)
+    return fallback
