@@ -267,3 +267,42 @@ def test_redis_stopped_and_started_under_gunicorn(tmp_path: Path, restartable_re
     assert 1 <= text.count("cache failed") <= 2, text[-3000:]
     assert 1 <= text.count("cache answers again.") <= 2, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+
+
+def test_redis_stopped_and_started_under_uvicorn(tmp_path: Path, restartable_redis: RedisServer) -> None:
+    """The same with an AsyncApp (AsyncDjangoAuthorize, Django's async cache API) under uvicorn."""
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("aiohttp")
+    env = {**_env(tmp_path / "shared.sqlite3", restartable_redis.url), "SHARED_ASYNC": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT
+    )
+    _save(env, "xoxb-first")
+    port = _free_port()
+    log = tmp_path / "uvicorn.log"
+    with log.open("wb") as log_file:
+        uvicorn = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "tests.apps.shared_cache:application", "--host", "127.0.0.1",
+                "--port", str(port), "--lifespan", "off", "--no-access-log",
+            ],
+            env=env,
+            cwd=ROOT,
+            stderr=log_file,
+        )  # fmt: skip
+        try:
+            _wait_for_port(port, uvicorn)
+            assert {_whoami(port, 0)[1] for _ in range(3)} == {"xoxb-first"}
+            restartable_redis.stop()
+            assert {_whoami(port, 0)[1] for _ in range(10)} == {"xoxb-first"}  # 200s, from the database
+            restartable_redis.start()
+            assert {_whoami(port, 0)[1] for _ in range(3)} == {"xoxb-first"}
+            _save(env, "xoxb-second")
+            assert {_whoami(port, 0)[1] for _ in range(3)} == {"xoxb-second"}
+        finally:
+            uvicorn.terminate()
+            uvicorn.wait(20)
+    text = log.read_text(errors="replace")
+    assert text.count("cache failed") == 1, text[-3000:]
+    assert text.count("cache answers again.") == 1, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]

@@ -11,8 +11,6 @@ import os
 import sys
 import time
 
-from django.urls import include, path
-
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES, SLACK_BOLT
 
@@ -29,8 +27,17 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-SLACK_BOLT = {**SLACK_BOLT, "APP": "tests.apps.shared_cache.app", "CLIENT_ID": "111.222"}
-ROOT_URLCONF = "tests.apps.shared_cache"
+# SHARED_ASYNC=1 serves an AsyncApp (under uvicorn) instead of an App (under gunicorn).
+_ASYNC = os.environ.get("SHARED_ASYNC") == "1"
+SLACK_BOLT = {
+    **SLACK_BOLT,
+    "APP": "tests.apps.shared_cache.async_app" if _ASYNC else "tests.apps.shared_cache.app",
+    "CLIENT_ID": "111.222",
+}
+if _ASYNC:
+    ASGI_APPLICATION = "tests.apps.shared_cache.application"
+# Not this module: its URLs would be built while it is imported as the settings, before the apps load.
+ROOT_URLCONF = "tests.apps.shared_cache_urls"
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -50,20 +57,36 @@ def _app():  # type: ignore[no-untyped-def]
     return app
 
 
-_app_instance = None
+def _async_app():  # type: ignore[no-untyped-def]
+    from slack_bolt.async_app import AsyncApp
+
+    from django_slack_bolt.oauth.async_authorize import AsyncDjangoAuthorize
+    from tests.apps.slack_app import SIGNING_SECRET
+
+    app = AsyncApp(signing_secret=SIGNING_SECRET, authorize=AsyncDjangoAuthorize(client_id="111.222"))
+
+    @app.command("/whoami")
+    async def whoami(ack, command, context):  # type: ignore[no-untyped-def]
+        await ack(f"{os.getpid()} {context.bot_token}")
+
+    return app
+
+
+_instances: dict[str, object] = {}
+_BUILDERS = {"app": _app, "async_app": _async_app}
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    # The app is built on first use, once Django is set up (this module is the settings too).
-    global _app_instance
-    if name != "app":
+    # Built on first use, once Django is set up (this module is the settings too).
+    if name == "application":
+        from django.core.asgi import get_asgi_application
+
+        return _instances.setdefault(name, get_asgi_application())
+    if name not in _BUILDERS:
         raise AttributeError(name)
-    if _app_instance is None:
-        _app_instance = _app()
-    return _app_instance
-
-
-urlpatterns = [path("slack/", include("django_slack_bolt.urls"))]
+    if name not in _instances:
+        _instances[name] = _BUILDERS[name]()
+    return _instances[name]
 
 
 def save_installation(team_id: str, bot_token: str) -> None:

@@ -13,6 +13,7 @@ serves ``/slack/events``, and for an app with an OAuth flow ``/slack/install`` a
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.urls import URLPattern, re_path
@@ -31,6 +32,7 @@ from .views import (
 )
 
 app_name = "django_slack_bolt"
+logger = logging.getLogger("django_slack_bolt.request")
 
 
 def last_segment(path: str) -> str:
@@ -46,8 +48,9 @@ def build_urlpatterns() -> list[URLPattern]:
     """The URL patterns for the configured app (events only when it has no OAuth flow)."""
     try:
         app = get_configured_app()
-    except SlackBoltImproperlyConfigured:
+    except SlackBoltImproperlyConfigured as error:
         # Reported by the system checks (django_slack_bolt.E001-E003); the events view raises it again.
+        logger.warning("django_slack_bolt.urls serves only the events URL: %s", error)
         return [re_path(_route("events"), SlackEventsView.as_view(), name="events")]
     views: tuple[type[View], type[View], type[View]] = (
         (AsyncSlackEventsView, AsyncSlackInstallView, AsyncSlackOAuthRedirectView)
