@@ -121,15 +121,13 @@ class PayloadProbe:
             if isinstance(matcher, BuiltinListenerMatcher) and matcher.arg_names == ["body"]
         ]
 
-    def guard_middleware(self) -> None:
-        """Put Bolt's payload-reading middleware of the app and its listeners behind a guard (once each;
-        also what was added since the last request)."""
-        guard_payload_middleware(self._app, self._listeners(), _refusal)
-
     def problem(self, context: Any, body: dict[str, Any]) -> Malformed | None:
         """Why Bolt would trip over ``body`` (with the ``context`` Bolt built from it); ``None`` if it
         would not, and then the middleware that reads it is guarded for its dispatch."""
-        self.guard_middleware()
+        listeners = self._listeners()
+        # Bolt's payload-reading middleware of the app and its listeners goes behind a guard (once
+        # each; what was added since the last request too).
+        guard_payload_middleware(self._app, listeners, _refusal)
         for key in _CONTEXT_TEXT:
             value = context.get(key)
             if value is not None and not isinstance(value, str):
@@ -139,18 +137,13 @@ class PayloadProbe:
         response_url = context.get("response_url")
         if response_url is not None and not _is_http_url(response_url):
             return Malformed("field 'response_url' must be an http(s) URL", "response_url is not a URL")
-        kind = body.get("type")
-        what = (
-            f"malformed {kind} payload"
-            if isinstance(kind, str) and kind.isidentifier()
-            else "malformed payload"
-        )
+        what = _reason(body.get("type"))
         for function in _PAYLOAD_FUNCTIONS:
             try:
                 function(body)
             except Exception as error:
                 return Malformed(what, f"{function.__name__} raised {type(error).__name__}")
-        for matcher in self._builtin_matchers(self._listeners()):
+        for matcher in self._builtin_matchers(listeners):
             try:
                 _result_of(matcher.func(body=body))
             except Exception as error:
