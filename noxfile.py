@@ -37,6 +37,10 @@ TEST_DEPS = (
     "redis",  # Django's Redis cache backend: the authorization cache shared by workers
     "slack_bolt",  # the oracle: Bolt's own adapter lives in slack_bolt.adapter.django
     "selenium",  # tests/test_browser.py drives Chromium (.ci/run installs it)
+    # The benchmark's stores part, run by tests/test_bench_smoke.py: slack_sdk's SQLAlchemy store is
+    # its comparison (its module imports SQLAlchemy's asyncio side, which needs greenlet).
+    "sqlalchemy",
+    "greenlet",
 )
 PACKAGE_EXTRAS = ".[postgres,pytest,async]"
 # Passed to the tests, so that the tests marked `postgres` run against that server.

@@ -4,7 +4,9 @@ Part A times single requests in-process through Django's test client; part B loa
 on 127.0.0.1; part C compares authorization from stored installations (Bolt's default, which calls
 auth.test on every request, vs DjangoAuthorize) over many workspaces, in-process and under gunicorn;
 part D serves an AsyncApp through our async views, in-process and under uvicorn, against the sync App
-under gunicorn, with listeners that wait on Slack's Web API.
+under gunicorn, with listeners that wait on Slack's Web API; part E (stores) times our installation store
+and a cold DjangoAuthorize against slack_sdk's SQLAlchemy store, on SQLite and (--postgres) PostgreSQL;
+part F (lazy) times /ping while slow lazy listeners hold their threads, through each adapter.
 Every comparison is made within this one run, with the variants interleaved, and is reported as a
 ratio. ``python bench/run.py --help`` lists the options; ``make bench`` runs it.
 """
@@ -38,6 +40,19 @@ _RUN_DIR = tempfile.TemporaryDirectory(prefix="django-slack-bolt-bench-run-")
 os.environ[environment.DATABASE] = os.path.join(_RUN_DIR.name, "bench.sqlite3")
 os.environ[environment.TOKEN_KEY] = Fernet.generate_key().decode()
 
+
+def _postgres_from_argv(argv: list[str]) -> str | None:
+    """``--postgres URL`` of the command line: the settings read it, so it is taken before they are."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--postgres")
+    return early.parse_known_args(argv)[0].postgres
+
+
+# The stores part's PostgreSQL server becomes a database alias of the settings; an empty --postgres
+# turns off the one the environment names.
+if (_postgres := _postgres_from_argv(sys.argv[1:])) is not None:
+    os.environ[environment.POSTGRES] = _postgres
+
 import django  # noqa: E402
 
 django.setup()
@@ -47,12 +62,14 @@ from harness.async_inprocess import run_async_in_process  # noqa: E402
 from harness.async_load import AsyncLoadConfig, run_async_load  # noqa: E402
 from harness.authorize import AuthorizeConfig, run_authorize  # noqa: E402
 from harness.inprocess import InProcessConfig, run_in_process  # noqa: E402
+from harness.lazy import LazyConfig, run_lazy  # noqa: E402
 from harness.load import LoadConfig, run_load  # noqa: E402
 from harness.server import uvicorn_loop_and_http  # noqa: E402
+from harness.stores import StoresConfig, run_stores  # noqa: E402
 from project.payloads import SCENARIOS, SCENARIOS_BY_KEY  # noqa: E402
-from project.urls import ASYNC_VARIANTS, AUTHORIZE_VARIANTS, HAS_AIOHTTP, VARIANTS  # noqa: E402
+from project.urls import ASYNC_VARIANTS, AUTHORIZE_VARIANTS, HAS_AIOHTTP, LAZY_VARIANTS, VARIANTS  # noqa: E402
 
-PARTS = ("inprocess", "load", "authorize", "async")
+PARTS = ("inprocess", "load", "authorize", "async", "stores", "lazy")
 
 # Sized so that part A takes about a minute and a half on a 2-core machine (Bolt's ack-polling
 # cells alone are 2 x 1,200 x 11 ms), and part B about as long.
@@ -82,6 +99,19 @@ FULL = {
     "async_inprocess_rounds": 10,
     "async_iterations": 3000,
     "async_slow_iterations": 300,
+    # The stores part: about 20 s on SQLite, a minute on PostgreSQL (a call takes 0.1-1 ms, 1-3 there).
+    "store_workspaces": 50,
+    "store_users": 5,
+    "store_rounds": 10,
+    "store_iterations": 5000,
+    "store_warmup": 200,
+    # The lazy part: about 35 s, nearly all of it Bolt's adapter waiting out its 3 s ack timeout (the
+    # /report commands queued behind the lazy listeners, then each ping).
+    "lazy_in_flight": 20,
+    "lazy_rounds": 5,
+    "lazy_pings": 50,
+    "lazy_bolt_pings": 5,
+    "lazy_warmup": 5,
 }
 # A smoke run: every code path, almost no samples. The numbers mean nothing.
 QUICK = {
@@ -105,6 +135,17 @@ QUICK = {
     "async_inprocess_rounds": 2,
     "async_iterations": 20,
     "async_slow_iterations": 4,
+    "store_workspaces": 4,
+    "store_users": 2,
+    "store_rounds": 2,
+    "store_iterations": 16,
+    "store_warmup": 4,
+    # One more than Bolt's five listener threads, so its /ping still waits (one ping: 3 s).
+    "lazy_in_flight": 6,
+    "lazy_rounds": 1,
+    "lazy_pings": 5,
+    "lazy_bolt_pings": 1,
+    "lazy_warmup": 1,
 }
 # Slack's signature is valid for five minutes; a load run signs once, so it must end well before.
 MAX_LOAD_DURATION_S = 240
@@ -252,6 +293,53 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="in-process requests through Bolt's asyncio runner, which polls for ack() every 10 ms "
         f"(default {FULL['async_slow_iterations']})",
     )
+    group = parser.add_argument_group("stores part")
+    group.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get(environment.POSTGRES) or None,
+        help="a PostgreSQL server to run the stores part on too, as "
+        f"postgresql://USER[:PASSWORD]@HOST:PORT/DBNAME (default: ${environment.POSTGRES}); a throwaway "
+        "database: the part migrates it, and adds and removes rows and tables of its own",
+    )
+    group.add_argument(
+        "--store-workspaces",
+        type=int,
+        help=f"workspaces stored in each store (default {FULL['store_workspaces']})",
+    )
+    group.add_argument(
+        "--store-users",
+        type=int,
+        help=f"users per workspace, each with an installation of their own (default {FULL['store_users']})",
+    )
+    group.add_argument(
+        "--store-rounds", type=int, help=f"interleaved rounds (default {FULL['store_rounds']})"
+    )
+    group.add_argument(
+        "--store-iterations",
+        type=int,
+        help=f"calls per operation, store and database (default {FULL['store_iterations']})",
+    )
+    group.add_argument("--store-warmup", type=int, help="untimed calls per operation and store first")
+    group = parser.add_argument_group("lazy part")
+    group.add_argument(
+        "--lazy-in-flight",
+        type=int,
+        help=f"slow lazy listeners in flight while /ping is timed (default {FULL['lazy_in_flight']})",
+    )
+    group.add_argument("--lazy-rounds", type=int, help=f"interleaved rounds (default {FULL['lazy_rounds']})")
+    group.add_argument(
+        "--lazy-pings",
+        type=int,
+        help=f"pings per adapter, idle and busy (default {FULL['lazy_pings']})",
+    )
+    group.add_argument(
+        "--lazy-bolt-pings",
+        type=int,
+        help="pings through Bolt's adapter with the lazy listeners in flight, 3 s each "
+        f"(default {FULL['lazy_bolt_pings']})",
+    )
+    group.add_argument("--lazy-warmup", type=int, help="untimed pings per adapter first")
     args = parser.parse_args(argv)
 
     profile = QUICK if args.quick else FULL
@@ -288,6 +376,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.async_wrk_threads,
         *args.async_concurrencies,
     )
+    part_counts = (
+        args.store_workspaces,
+        args.store_users,
+        args.store_rounds,
+        args.store_iterations,
+        args.lazy_in_flight,
+        args.lazy_rounds,
+        args.lazy_pings,
+        args.lazy_bolt_pings,
+    )
     if (
         min(
             *counts,
@@ -297,10 +395,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             args.workspaces,
             args.auth_rounds,
             *async_counts,
+            *part_counts,
         )
         < 1
     ):
         parser.error("counts must be positive")
+    if (args.postgres or "") != os.environ.get(environment.POSTGRES, ""):
+        # main(argv) called with another --postgres than the command line's: the settings missed it.
+        parser.error(
+            f"--postgres is read when Django starts: give it on the command line or in {environment.POSTGRES}"
+        )
     if args.slack_latency < 0 or args.async_slack_latency < 0:
         parser.error("--slack-latency and --async-slack-latency must not be negative")
     return args
@@ -374,6 +478,46 @@ def run_async_part(args: argparse.Namespace, has_gunicorn: bool) -> dict[str, An
         print(f"Async part, under load: {load_config}", file=sys.stderr)
         load = run_async_load(load_config, BENCH_DIR)
     results = report.async_results(cells, load, config, skipped)
+    results["runtime_s"] = round(time.perf_counter() - part_started, 1)
+    return results
+
+
+def run_stores_part(args: argparse.Namespace) -> dict[str, Any]:
+    """Part E: our installation store against slack_sdk's SQLAlchemy store, on SQLite (and PostgreSQL)."""
+    part_started = time.perf_counter()
+    config = StoresConfig(
+        workspaces=args.store_workspaces,
+        users=args.store_users,
+        rounds=args.store_rounds,
+        iterations=args.store_iterations,
+        warmup=args.store_warmup,
+        postgres_url=args.postgres or None,
+        workdir=Path(_RUN_DIR.name),
+    )
+    # The URL may hold a password: neither printed nor written.
+    shown = {key: value for key, value in config.__dict__.items() if key not in ("postgres_url", "workdir")}
+    shown["postgres"] = config.postgres_url is not None
+    if importlib.util.find_spec("sqlalchemy") is None:
+        reason = "SQLAlchemy is not installed (pip install -r bench/requirements.txt)"
+        return {"config": shown, "skipped": {"part": reason}, "runtime_s": 0.0}
+    print(f"Stores part: {shown}", file=sys.stderr)
+    results = report.stores_results(run_stores(config), shown)
+    results["runtime_s"] = round(time.perf_counter() - part_started, 1)
+    return results
+
+
+def run_lazy_part(args: argparse.Namespace) -> dict[str, Any]:
+    """Part F: /ping while slow lazy listeners are in flight, ours against Bolt's adapter."""
+    part_started = time.perf_counter()
+    config = LazyConfig(
+        in_flight=args.lazy_in_flight,
+        rounds=args.lazy_rounds,
+        pings=args.lazy_pings,
+        bolt_pings=args.lazy_bolt_pings,
+        warmup=args.lazy_warmup,
+    )
+    print(f"Lazy part: {config}", file=sys.stderr)
+    results = report.lazy_results(run_lazy(config, LAZY_VARIANTS), config.__dict__)
     results["runtime_s"] = round(time.perf_counter() - part_started, 1)
     return results
 
@@ -457,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if "async" in args.parts:
         results["async"] = run_async_part(args, has_gunicorn)
+
+    if "stores" in args.parts:
+        results["stores"] = run_stores_part(args)
+
+    if "lazy" in args.parts:
+        results["lazy"] = run_lazy_part(args)
 
     results["machine"]["load_average_at_end"] = report.load_average()
     results["runtime_s"] = round(time.perf_counter() - started, 1)

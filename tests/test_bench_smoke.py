@@ -6,12 +6,17 @@ so that `make bench` does not rot between the times someone runs it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -26,17 +31,26 @@ HAS_AIOHTTP = importlib.util.find_spec("aiohttp") is not None
 HAS_ASYNC_SERVERS = HAS_GUNICORN and HAS_AIOHTTP and importlib.util.find_spec("uvicorn") is not None
 # The async part loads the fake Slack alone only with wrk (the Python client would share its process).
 HAS_WRK = shutil.which("wrk") is not None
+# The stores part compares with slack_sdk's SQLAlchemy store (bench/requirements.txt); without it, it skips.
+HAS_SQLALCHEMY = importlib.util.find_spec("sqlalchemy") is not None
+STORE_OPERATIONS = ("find_installation", "find_installation_user", "find_bot", "authorize")
+LAZY_CELLS = {("lazy_ours", "idle"), ("lazy_ours", "busy"), ("lazy_bolt", "idle"), ("lazy_bolt", "busy")}
+# The tests' PostgreSQL server (.ci/run starts one): the stores part runs on a database of its own there.
+POSTGRES_URL = os.environ.get("DJANGO_SLACK_BOLT_TEST_POSTGRES", "")
 
 pytestmark = pytest.mark.skipif(not BENCH.exists(), reason="bench/run.py is not in this tree (e.g. an sdist)")
 
 
 def run_bench(out: Path, *extra: str) -> str:
+    # Not the caller's PostgreSQL for the stores part: a test that wants one passes --postgres.
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SLACK_BOLT_BENCH_POSTGRES"}
     done = subprocess.run(
         [sys.executable, str(BENCH), "--quick", "--out", str(out), *extra],
         capture_output=True,
         text=True,
         timeout=240,
         check=False,
+        env=env,
     )
     assert done.returncode == 0, f"bench/run.py failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -84,6 +98,8 @@ def test_quick_run_reports_every_scenario_and_variant(tmp_path: Path) -> None:
 
     check_authorize_part(results, stdout, markdown)
     check_async_part(results, stdout, markdown, concurrencies=(8, 16), fake_alone=HAS_WRK)  # --quick's
+    check_stores_part(results, stdout, markdown, databases=("sqlite",))
+    check_lazy_part(results, stdout, markdown)
 
 
 def check_authorize_part(results: dict, stdout: str, markdown: str) -> None:
@@ -155,6 +171,89 @@ def check_async_part(
     assert [target["target"].split(" ")[0] for target in part["targets"]] == ["AsyncApp"] * 3
     assert "AsyncApp under uvicorn at least 3x" in part["targets"][1]["target"]
     assert "memory no higher" in part["targets"][2]["target"]
+
+
+def check_stores_part(results: dict, stdout: str, markdown: str, *, databases: tuple[str, ...]) -> None:
+    part = results["stores"]
+    if not HAS_SQLALCHEMY:
+        assert "SQLAlchemy is not installed" in part["skipped"]["part"]
+        return
+    assert part["table"] in stdout
+    assert part["table"] in markdown
+    assert part["installations"] == 4 * 2  # --quick: 4 workspaces x 2 users
+    assert set(part["databases"]) == set(databases)
+    rows = {(row["database"], row["operation"], row["store"]): row for row in part["rows"]}
+    assert set(rows) == {
+        (d, o, s) for d in databases for o in STORE_OPERATIONS for s in ("ours", "slack_sdk")
+    }
+    assert all(row["n"] > 0 and row["median_ms"] > 0 for row in rows.values())
+    # Counts, not timings: one query for each of our reads, the cold authorization included, and two
+    # for slack_sdk's user-level find_installation (the installation, then the latest bot).
+    for database in databases:
+        for operation in STORE_OPERATIONS:
+            assert rows[database, operation, "ours"]["queries_per_call"] == 1
+            assert rows[database, operation, "ours"]["ours_vs_slack_sdk"] > 0
+        assert rows[database, "find_installation_user", "slack_sdk"]["queries_per_call"] == 2
+    targets = part["targets"]
+    assert len(targets) == 4 * len(databases)  # three reads and the authorization's query, per database
+    assert all(target["met"] for target in targets if "query" in target["target"])
+
+
+def check_lazy_part(results: dict, stdout: str, markdown: str) -> None:
+    part = results["lazy"]
+    assert part["table"] in stdout
+    assert part["table"] in markdown
+    rows = {(row["variant"], row["state"]): row for row in part["rows"]}
+    assert set(rows) == LAZY_CELLS
+    assert part["lazy_listener_workers"] == 10
+    assert part["bolt_listener_executor_workers"] == 5
+    # Counts, not timings: with nothing in flight every ping is answered; with more slow lazy listeners
+    # in flight than Bolt's five listener threads (--quick: 6), ours still answers every /ping and
+    # Bolt's adapter none (it gives up waiting for the ack: 404).
+    for key in LAZY_CELLS:
+        assert rows[key]["n"] > 0
+    assert rows["lazy_ours", "idle"]["not_200"] == rows["lazy_bolt", "idle"]["not_200"] == 0
+    ours, bolt = rows["lazy_ours", "busy"], rows["lazy_bolt", "busy"]
+    assert ours["in_flight"] == bolt["in_flight"] == 6
+    assert ours["not_200"] == 0
+    assert ours["report_not_200"] == 0
+    assert ours["running"] == 6  # all of them: our pool has ten threads
+    assert bolt["not_200"] == bolt["n"]
+    assert bolt["statuses"] == {"404": bolt["n"]}
+    assert bolt["running"] == 5  # Bolt's listener executor, full
+    assert part["targets"][0]["target"].startswith("/ping through ours answered 200 every time")
+    assert part["targets"][0]["met"]
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """A database of its own on the server, dropped after: test runs sharing the server never clash."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"bench_smoke_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="no PostgreSQL server: set DJANGO_SLACK_BOLT_TEST_POSTGRES")
+@pytest.mark.skipif(not HAS_SQLALCHEMY, reason="the stores part needs SQLAlchemy (bench/requirements.txt)")
+def test_stores_part_on_postgres(tmp_path: Path) -> None:
+    with throwaway_database(POSTGRES_URL) as url:
+        stdout = run_bench(tmp_path, "--parts", "stores", "--postgres", url)
+
+    written, markdown = (tmp_path / "latest.json").read_text(), (tmp_path / "latest.md").read_text()
+    results = json.loads(written)
+    assert set(results) == {"machine", "config", "stores", "runtime_s"}
+    assert results["stores"]["config"]["postgres"] is True
+    # The URL may hold a password: the part says where the server is, never the URL itself.
+    for text in (written, markdown, stdout):
+        assert url not in text
+    check_stores_part(results, stdout, markdown, databases=("sqlite", "postgresql"))
 
 
 @pytest.mark.skipif(not HAS_GUNICORN, reason="the load part needs gunicorn")

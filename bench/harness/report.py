@@ -16,13 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from project.payloads import SCENARIOS_BY_KEY
-from project.urls import ASYNC_VARIANTS_BY_KEY, AUTHORIZE_VARIANTS_BY_KEY, VARIANTS_BY_KEY
+from project.urls import (
+    ASYNC_VARIANTS_BY_KEY,
+    AUTHORIZE_VARIANTS_BY_KEY,
+    LAZY_VARIANTS_BY_KEY,
+    VARIANTS_BY_KEY,
+)
 
 from .async_load import FAKE_ALONE, LOAD_VARIANTS_BY_KEY, AsyncLoadReport, AsyncLoadRun
 from .authorize import AuthorizeReport, AuthorizeRun, PerRequest
 from .inprocess import Cell
+from .lazy import BOLT as LAZY_BOLT
+from .lazy import BUSY as LAZY_BUSY
+from .lazy import IDLE as LAZY_IDLE
+from .lazy import OURS as LAZY_OURS
+from .lazy import LazyCell, LazyReport, status_counts
 from .load import LoadReport, LoadRun
 from .stats import Summary, describe_ratio, ratio
+from .stores import OURS as STORES_OURS
+from .stores import POSTGRES, SQLITE, StoreCell, StoresReport
+from .stores import SLACK_SDK as STORES_SDK
 
 # The goals the benchmark reports against (from the project's performance brief).
 SLASH_MAX_X_BARE = 3.0
@@ -87,6 +100,8 @@ def machine_info() -> dict[str, Any]:
         "aiohttp": _version_of("aiohttp"),
         "uvloop": _version_of("uvloop"),
         "httptools": _version_of("httptools"),
+        "sqlalchemy": _version_of("SQLAlchemy"),
+        "psycopg": _version_of("psycopg"),
         # Others may commit while the benchmark runs: name what it measured.
         "code": code_version(),
         "load_average_at_start": load_average(),
@@ -536,6 +551,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"gunicorn {machine['gunicorn']}",
         f"- uvicorn {machine.get('uvicorn')}, aiohttp {machine.get('aiohttp')}, "
         f"uvloop {machine.get('uvloop')}, httptools {machine.get('httptools')}",
+        f"- SQLAlchemy {machine.get('sqlalchemy')}, psycopg {machine.get('psycopg')}",
         f"- django-slack-bolt code: {machine['code']}",
         f"- load average (1 min) at start: {machine['load_average_at_start']}, "
         f"at end: {machine.get('load_average_at_end')}",
@@ -592,6 +608,12 @@ def render_markdown(results: dict[str, Any]) -> str:
     async_part = results.get("async")
     if async_part is not None:
         out += _async_markdown(async_part)
+    stores = results.get("stores")
+    if stores is not None:
+        out += _stores_markdown(stores)
+    lazy = results.get("lazy")
+    if lazy is not None:
+        out += _lazy_markdown(lazy)
     return "\n".join(out) + "\n"
 
 
@@ -980,3 +1002,370 @@ def _async_markdown(part: dict[str, Any]) -> list[str]:
     if part["targets"]:
         out += ["", targets_table(part["targets"])]
     return out
+
+
+# -- the stores part -----------------------------------------------------------------------------
+
+# The goals of the stores part: ours no slower than slack_sdk's store on these reads, and a cold
+# DjangoAuthorize in one query.
+STORES_MAX_OURS_OVER_SDK = 1.0
+STORES_TARGET_OPERATIONS = ("find_installation", "find_installation_user", "find_bot")
+STORES_AUTHORIZE_QUERIES = 1
+STORE_OPERATION_LABELS = {
+    "find_installation": "find_installation(team_id)",
+    "find_installation_user": "find_installation(team_id, user_id)",
+    "find_bot": "find_bot(team_id)",
+    "authorize": "cold authorization",
+}
+DATABASE_LABELS = {SQLITE: "SQLite", POSTGRES: "PostgreSQL"}
+
+
+def _store_label(store: str, operation: str) -> str:
+    if operation == "authorize":
+        return (
+            "ours: DjangoAuthorize(cache_enabled=False)"
+            if store == STORES_OURS
+            else "slack_sdk: the reads of Bolt's InstallationStoreAuthorize (no auth.test)"
+        )
+    return (
+        "ours (DjangoInstallationStore)"
+        if store == STORES_OURS
+        else "slack_sdk (SQLAlchemyInstallationStore)"
+    )
+
+
+@dataclass(frozen=True)
+class StoresRow:
+    database: str
+    operation: str
+    store: str
+    summary: Summary
+    queries_per_call: float
+    ours_vs_sdk: float | None  # on our rows: our median over slack_sdk's
+    ours_vs_sdk_paired: float | None
+    round_medians_ms: list[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "operation": self.operation,
+            "store": self.store,
+            "n": self.summary.n,
+            "median_ms": self.summary.median,
+            "p99_ms": self.summary.p99,
+            "mean_ms": self.summary.mean,
+            "min_ms": self.summary.minimum,
+            "queries_per_call": self.queries_per_call,
+            "ours_vs_slack_sdk": self.ours_vs_sdk,
+            "ours_vs_slack_sdk_paired": self.ours_vs_sdk_paired,
+            "round_medians_ms": self.round_medians_ms,
+        }
+
+
+def stores_rows(cells: Sequence[StoreCell]) -> list[StoresRow]:
+    by_key = {(cell.database, cell.operation, cell.store): cell for cell in cells}
+    rows = []
+    for cell in cells:
+        summary = Summary.of(cell.samples_ms)
+        sdk = by_key.get((cell.database, cell.operation, STORES_SDK))
+        compare = cell.store == STORES_OURS and sdk is not None
+        rows.append(
+            StoresRow(
+                database=cell.database,
+                operation=cell.operation,
+                store=cell.store,
+                summary=summary,
+                queries_per_call=cell.queries_per_call,
+                ours_vs_sdk=ratio(summary.median, Summary.of(sdk.samples_ms).median)
+                if compare and sdk is not None
+                else None,
+                ours_vs_sdk_paired=paired_ratio(cell.round_medians_ms, sdk.round_medians_ms)
+                if compare and sdk is not None
+                else None,
+                round_medians_ms=[round(m, 4) for m in cell.round_medians_ms],
+            )
+        )
+    return rows
+
+
+def stores_table(rows: Sequence[StoresRow]) -> str:
+    body = [
+        [
+            DATABASE_LABELS[row.database],
+            STORE_OPERATION_LABELS[row.operation],
+            _store_label(row.store, row.operation),
+            f"{row.summary.median:.3f}",
+            f"{row.summary.p99:.3f}",
+            f"{row.queries_per_call:.2f}",
+            (
+                f"{describe_ratio(row.ours_vs_sdk)}, per round: {row.ours_vs_sdk_paired:.3f}"
+                if row.ours_vs_sdk is not None and row.ours_vs_sdk_paired is not None
+                else ""
+            ),
+        ]
+        for row in rows
+    ]
+    header = ["database", "operation", "store", "median ms", "p99 ms", "queries / call", "ours vs slack_sdk"]
+    return _table(header, body)
+
+
+def stores_targets(rows: Sequence[StoresRow]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    by_key = {(row.database, row.operation, row.store): row for row in rows}
+    for database in DATABASE_LABELS:
+        for operation in STORES_TARGET_OPERATIONS:
+            ours = by_key.get((database, operation, STORES_OURS))
+            sdk = by_key.get((database, operation, STORES_SDK))
+            if ours is None or sdk is None or ours.ours_vs_sdk is None:
+                continue
+            found.append(
+                {
+                    "target": f"{DATABASE_LABELS[database]}: {STORE_OPERATION_LABELS[operation]} at or below "
+                    "slack_sdk's SQLAlchemy store (median)",
+                    "measured": f"{ours.summary.median:.3f} vs {sdk.summary.median:.3f} ms: "
+                    f"ours/slack_sdk = {ours.ours_vs_sdk:.3f} (per round: {ours.ours_vs_sdk_paired:.3f})",
+                    "value": ours.ours_vs_sdk,
+                    "paired_value": ours.ours_vs_sdk_paired,
+                    "met": ours.ours_vs_sdk <= STORES_MAX_OURS_OVER_SDK,
+                }
+            )
+        authorize = by_key.get((database, "authorize", STORES_OURS))
+        if authorize is not None:
+            found.append(
+                {
+                    "target": f"{DATABASE_LABELS[database]}: a cold DjangoAuthorize in "
+                    f"{STORES_AUTHORIZE_QUERIES} query",
+                    "measured": f"{authorize.queries_per_call:.2f} queries per authorization",
+                    "value": authorize.queries_per_call,
+                    "met": authorize.queries_per_call == STORES_AUTHORIZE_QUERIES,
+                }
+            )
+    return found
+
+
+def stores_results(report: StoresReport, config: dict[str, Any]) -> dict[str, Any]:
+    """The stores part's entry in latest.json (tables included, as markdown)."""
+    rows = stores_rows(report.cells)
+    return {
+        "config": config,
+        "databases": report.databases,
+        "installations": report.installations,
+        "skipped": report.skipped,
+        "rows": [row.as_dict() for row in rows],
+        "table": stores_table(rows),
+        "targets": stores_targets(rows),
+    }
+
+
+def _stores_markdown(part: dict[str, Any]) -> list[str]:
+    out = ["", "## Stores: DjangoInstallationStore against slack_sdk's SQLAlchemy store"]
+    if "table" not in part:
+        return out + [line for reason in part["skipped"].values() for line in ("", f"Skipped: {reason}")]
+    cfg = part["config"]
+    databases = "; ".join(f"{DATABASE_LABELS[key]}: {what}" for key, what in part["databases"].items())
+    out += [
+        "",
+        f"In-process, both stores holding the same {part['installations']} installations "
+        f"({cfg['workspaces']} workspaces x {cfg['users']} users, each user's installation a row of its own "
+        "with the workspace's bot, saved through each store's `save`). Databases: "
+        f"{databases}. {cfg['rounds']} interleaved rounds in rotating order; {cfg['iterations']} calls per "
+        "operation, store and database, over every (workspace, user) in turn; medians and p99 over all "
+        "calls. *queries / call*: the statements each store sent, counted in a pass of their own over "
+        "every (workspace, user) (Django's captured queries; SQLAlchemy's cursor events, which leave out "
+        "the transaction around each of its connection checkouts: psycopg's BEGIN on PostgreSQL, and the "
+        "rollback when the connection goes back to the pool). The cold authorization is "
+        "`DjangoAuthorize(cache_enabled=False)` against what Bolt's `InstallationStoreAuthorize` reads "
+        "from slack_sdk's store before it calls `auth.test` (the latest installation, then the user's when "
+        "another user installed last); the `auth.test` round trip it then makes is not counted. Our tokens "
+        "are decrypted on every read (Fernet); slack_sdk's store keeps them in clear. *per round* is the "
+        f"median of each round's ratio. The part took {part['runtime_s']:.0f} s.",
+    ]
+    for what, reason in part["skipped"].items():
+        out += ["", f"{DATABASE_LABELS[what]}: skipped: {reason}"]
+    return [*out, "", part["table"], "", targets_table(part["targets"])]
+
+
+# -- the lazy part -------------------------------------------------------------------------------
+
+LAZY_MAX_BUSY_OVER_IDLE = 2.0
+
+
+@dataclass(frozen=True)
+class LazyRow:
+    variant: str
+    state: str
+    in_flight: int
+    summary: Summary
+    not_ok: int
+    statuses: dict[str, int]
+    reports: int
+    report_not_ok: int
+    running: float | None  # the median over rounds, as are waiting and fill_s
+    waiting: float | None
+    fill_s: float | None
+    ours_vs_bolt: float | None  # on our rows: our p50 over Bolt's, in the same state
+    round_medians_ms: list[float]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "state": self.state,
+            "in_flight": self.in_flight,
+            "n": self.summary.n,
+            "p50_ms": self.summary.median,
+            "p99_ms": self.summary.p99,
+            "mean_ms": self.summary.mean,
+            "min_ms": self.summary.minimum,
+            "not_200": self.not_ok,
+            "statuses": self.statuses,
+            "reports": self.reports,
+            "report_not_200": self.report_not_ok,
+            "running": self.running,
+            "waiting": self.waiting,
+            "fill_s": self.fill_s,
+            "ours_vs_bolt_p50": self.ours_vs_bolt,
+            "round_medians_ms": self.round_medians_ms,
+        }
+
+
+def lazy_rows(cells: Sequence[LazyCell]) -> list[LazyRow]:
+    summaries = {(cell.variant.key, cell.state): Summary.of(cell.samples_ms) for cell in cells}
+    rows = []
+    for cell in cells:
+        summary = summaries[cell.variant.key, cell.state]
+        bolt = summaries.get((LAZY_BOLT, cell.state))
+        rows.append(
+            LazyRow(
+                variant=cell.variant.key,
+                state=cell.state,
+                in_flight=cell.in_flight,
+                summary=summary,
+                not_ok=cell.not_ok,
+                statuses=status_counts(cell.statuses),
+                reports=len(cell.report_statuses),
+                report_not_ok=sum(1 for status in cell.report_statuses if status != 200),
+                running=_median_or_none(list(cell.running)),
+                waiting=_median_or_none(list(cell.waiting)),
+                fill_s=_median_or_none(list(cell.fill_s)),
+                ours_vs_bolt=ratio(summary.median, bolt.median)
+                if bolt is not None and cell.variant.key == LAZY_OURS
+                else None,
+                round_medians_ms=[round(m, 4) for m in cell.round_medians_ms],
+            )
+        )
+    order = [*LAZY_VARIANTS_BY_KEY]
+    return sorted(rows, key=lambda row: (order.index(row.variant), row.state != LAZY_IDLE))
+
+
+def lazy_table(rows: Sequence[LazyRow]) -> str:
+    body = [
+        [
+            LAZY_VARIANTS_BY_KEY[row.variant].label,
+            str(row.in_flight),
+            f"{row.running:.0f} / {row.waiting:.0f}"
+            if row.running is not None and row.waiting is not None
+            else "",
+            str(row.summary.n),
+            f"{row.summary.median:.2f}",
+            f"{row.summary.p99:.2f}",
+            f"{row.not_ok} ({', '.join(f'{n} x {s}' for s, n in row.statuses.items())})",
+            f"{row.report_not_ok} of {row.reports}" if row.reports else "",
+            describe_ratio(row.ours_vs_bolt) if row.ours_vs_bolt is not None else "",
+        ]
+        for row in rows
+    ]
+    header = [
+        "adapter",
+        "slow lazy listeners in flight",
+        "running / waiting",
+        "pings",
+        "p50 ms",
+        "p99 ms",
+        "not 200 (statuses)",
+        "/report not 200",
+        "ours vs Bolt (p50)",
+    ]
+    return _table(header, body)
+
+
+def lazy_targets(rows: Sequence[LazyRow]) -> list[dict[str, Any]]:
+    by_key = {(row.variant, row.state): row for row in rows}
+    ours_busy, ours_idle = by_key.get((LAZY_OURS, LAZY_BUSY)), by_key.get((LAZY_OURS, LAZY_IDLE))
+    bolt_busy = by_key.get((LAZY_BOLT, LAZY_BUSY))
+    found: list[dict[str, Any]] = []
+    if ours_busy is None:
+        return found
+    contrast = (
+        f" (Bolt's adapter: {bolt_busy.not_ok} of {bolt_busy.summary.n} not 200, "
+        f"p50 {bolt_busy.summary.median:.0f} ms)"
+        if bolt_busy is not None
+        else ""
+    )
+    found.append(
+        {
+            "target": f"/ping through ours answered 200 every time with {ours_busy.in_flight} slow lazy "
+            "listeners in flight",
+            "measured": f"{ours_busy.not_ok} of {ours_busy.summary.n} not 200{contrast}",
+            "value": ours_busy.not_ok,
+            "met": ours_busy.not_ok == 0 and ours_busy.summary.n > 0,
+        }
+    )
+    if ours_idle is not None:
+        value = ratio(ours_busy.summary.median, ours_idle.summary.median)
+        paired = paired_ratio(ours_busy.round_medians_ms, ours_idle.round_medians_ms)
+        found.append(
+            {
+                "target": f"/ping through ours with {ours_busy.in_flight} slow lazy listeners in flight "
+                f"within {LAZY_MAX_BUSY_OVER_IDLE:g}x its latency with none (median)",
+                "measured": f"{ours_busy.summary.median:.2f} vs {ours_idle.summary.median:.2f} ms: "
+                f"{value:.2f}x (per round: {paired:.2f}x)",
+                "value": value,
+                "paired_value": paired,
+                "met": value <= LAZY_MAX_BUSY_OVER_IDLE,
+            }
+        )
+    return found
+
+
+def lazy_results(report: LazyReport, config: dict[str, Any]) -> dict[str, Any]:
+    """The lazy part's entry in latest.json (tables included, as markdown)."""
+    rows = lazy_rows(report.cells)
+    return {
+        "config": config,
+        "lazy_listener_workers": report.lazy_workers,
+        "bolt_listener_executor_workers": report.bolt_executor_workers,
+        "rows": [row.as_dict() for row in rows],
+        "table": lazy_table(rows),
+        "targets": lazy_targets(rows),
+    }
+
+
+def _lazy_markdown(part: dict[str, Any]) -> list[str]:
+    cfg = part["config"]
+    bolt_workers = part["bolt_listener_executor_workers"]
+    return [
+        "",
+        f"## Lazy listeners: `/ping` with {cfg['in_flight']} slow lazy listeners in flight",
+        "",
+        "In-process, through Django's test client and the bench project's URLconf; the same app through each "
+        "adapter: `/report` acks at once and leaves a lazy listener that holds its thread (blocked on an "
+        "event, like a slow LLM call) until the cell ends; `/ping` only acks. Each round, for each adapter "
+        "in rotating order: `/ping` with nothing in flight (idle), then "
+        f"{cfg['in_flight']} `/report` commands sent at once (a client thread each), and `/ping` again "
+        "while their lazy listeners are held (busy); then they are released and all finish. Our lazy "
+        f'listeners have a pool of their own (`SLACK_BOLT["LAZY_LISTENER_WORKERS"]` = '
+        f"{part['lazy_listener_workers']}); Bolt's adapter runs them on the listener executor "
+        f"({bolt_workers} threads) that its ack functions also need, so a busy `/ping` waits out Bolt's 3 s "
+        f"ack timeout: it gets {cfg['bolt_pings']} ping(s) over {cfg['rounds']} round(s), one after the "
+        f"other, against {cfg['pings']} in each other cell; a p99 over so few is their maximum. Every "
+        "request is signed anew by the test kit; Bolt's warnings for the acks it gave up on, and Django's "
+        "for the 404s, are silenced during the part (the table counts them). *running / waiting*: lazy "
+        "listeners holding a thread and waiting for one when the pings began (median over rounds); "
+        "*/report not 200*: the `/report` commands of the busy cells whose own ack timed out (Bolt's "
+        "adapter: their ack functions queued behind the lazy listeners too). "
+        f"The part took {part['runtime_s']:.0f} s.",
+        "",
+        part["table"],
+        "",
+        targets_table(part["targets"]),
+    ]

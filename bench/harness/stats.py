@@ -48,6 +48,8 @@ def describe_ratio(ours_over_theirs: float) -> str:
     """``0.071 (14.1x faster)`` / ``1.032 (3.2% slower)``: the ratio, and what it means in words."""
     if math.isnan(ours_over_theirs):
         return "n/a"
+    if ours_over_theirs < 0.01:  # three decimals would say 0.000
+        return f"{ours_over_theirs:.2g} ({1 / ours_over_theirs:.0f}x faster)"
     if ours_over_theirs < 0.5:
         return f"{ours_over_theirs:.3f} ({1 / ours_over_theirs:.1f}x faster)"
     change = (ours_over_theirs - 1) * 100

@@ -12,6 +12,10 @@ WEB_API_URL = "DJANGO_SLACK_BOLT_BENCH_WEB_API_URL"
 # The URLconf a server serves (default: project.urls, everything): the async part's servers each serve
 # one app, so that a worker's memory is that app's.
 URLCONF = "DJANGO_SLACK_BOLT_BENCH_URLCONF"
+# A PostgreSQL server for the stores part, as a URL (postgresql://USER[:PASSWORD]@HOST:PORT/DBNAME):
+# the settings then add the database alias POSTGRES_ALIAS. bench/run.py's --postgres sets it.
+POSTGRES = "DJANGO_SLACK_BOLT_BENCH_POSTGRES"
+POSTGRES_ALIAS = "bench_postgres"
 
 # Where the apps' clients send Web API calls without WEB_API_URL: a closed local port, so that a
 # misconfigured run fails rather than call the real Slack.

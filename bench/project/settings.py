@@ -2,14 +2,15 @@
 
 The middleware is what a typical Django project runs on every request, so the "bare view" floor
 includes it and the adapters are compared with what a real deployment pays anyway. Only the
-authorization part uses the database (stored installations); ``bench/run.py`` gives every run a
-fresh database file and token key through the environment, which the gunicorn it starts inherits.
+authorization and stores parts use the database (stored installations); ``bench/run.py`` gives every
+run a fresh database file and token key through the environment, which the gunicorn it starts inherits.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from urllib.parse import unquote, urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -42,8 +43,8 @@ MIDDLEWARE = [
 ]
 
 # A database is configured, as in any real project, so the adapters' connection clean-up in the
-# listener threads does its usual work. Only the authorization part's apps read it (the stored
-# installations); the other parts' requests never open a connection. bench/run.py names a fresh
+# listener threads does its usual work. Only the authorization part's apps and the stores part read it
+# (the stored installations); the other parts' requests never open a connection. bench/run.py names a fresh
 # file for every run; the default only serves an import outside of it.
 DATABASES = {
     "default": {
@@ -52,6 +53,19 @@ DATABASES = {
         or os.path.join(tempfile.gettempdir(), "django-slack-bolt-bench.sqlite3"),
     }
 }
+# The stores part on PostgreSQL too, when bench/run.py got a server's URL (--postgres, or the variable
+# itself): a second alias, which that part alone migrates and uses. Point it at a throwaway database.
+_POSTGRES_URL = os.environ.get(environment.POSTGRES, "")
+if _POSTGRES_URL:
+    _pg = urlsplit(_POSTGRES_URL)
+    DATABASES[environment.POSTGRES_ALIAS] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": (_pg.path or "/postgres").lstrip("/"),
+        "USER": unquote(_pg.username or "postgres"),
+        "PASSWORD": unquote(_pg.password or ""),
+        "HOST": _pg.hostname or "127.0.0.1",
+        "PORT": str(_pg.port or 5432),
+    }
 # No CACHES: Django's default local-memory cache, one per gunicorn worker, holds DjangoAuthorize's
 # entries (each worker reads a workspace's installation once, then serves it from memory).
 

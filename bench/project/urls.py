@@ -1,8 +1,9 @@
 """One URL per variant: the bare floor, Bolt's own Django adapter, and django-slack-bolt.
 
 The authorization part's two apps are served by our adapter, each at its own URL; so are the async
-part's in-process variants (when aiohttp is installed), through our async views. The async part's
-servers serve URLconfs of their own (:mod:`project.urls_sync_server`, :mod:`project.urls_async_server`).
+part's in-process variants (when aiohttp is installed), through our async views. The lazy part's two
+identical apps are served by each adapter. The async part's servers serve URLconfs of their own
+(:mod:`project.urls_sync_server`, :mod:`project.urls_async_server`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from slack_bolt.adapter.django import SlackRequestHandler as BoltSlackRequestHan
 from django_slack_bolt import SlackRequestHandler
 from django_slack_bolt.http.views import SlackEventsView
 
-from . import slack_apps, views
+from . import lazy_apps, slack_apps, views
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,28 @@ ASYNC_VARIANTS: tuple[Variant, ...] = (
 ASYNC_VARIANTS_BY_KEY = {variant.key: variant for variant in ASYNC_VARIANTS}
 HAS_AIOHTTP = importlib.util.find_spec("aiohttp") is not None
 
+# The lazy part: the same app (a slow lazy listener behind /report, and /ping) through each adapter.
+LAZY_VARIANTS: tuple[Variant, ...] = (
+    Variant("lazy_ours", "ours (SlackRequestHandler)", "/lazy/ours/events"),
+    Variant("lazy_bolt", "Bolt adapter", "/lazy/bolt/events"),
+)
+LAZY_VARIANTS_BY_KEY = {variant.key: variant for variant in LAZY_VARIANTS}
+
 
 _bolt_handler = BoltSlackRequestHandler(slack_apps.bolt_app)
+lazy_ours_handler = SlackRequestHandler(lazy_apps.build_lazy_app())
+lazy_bolt_handler = BoltSlackRequestHandler(lazy_apps.build_lazy_app())
 
 
 @csrf_exempt
 def bolt_events(request: HttpRequest) -> HttpResponse:
     # How Bolt's documentation wires its adapter: the user adds csrf_exempt.
     return _bolt_handler.handle(request)
+
+
+@csrf_exempt
+def lazy_bolt_events(request: HttpRequest) -> HttpResponse:
+    return lazy_bolt_handler.handle(request)
 
 
 urlpatterns: list[URLPattern] = [
@@ -76,6 +91,10 @@ urlpatterns: list[URLPattern] = [
         AUTHORIZE_VARIANTS_BY_KEY["django_authorize"].path.lstrip("/"),
         SlackEventsView.as_view(handler=SlackRequestHandler(slack_apps.django_authorize_app)),
     ),
+    path(
+        LAZY_VARIANTS_BY_KEY["lazy_ours"].path.lstrip("/"), SlackEventsView.as_view(handler=lazy_ours_handler)
+    ),
+    path(LAZY_VARIANTS_BY_KEY["lazy_bolt"].path.lstrip("/"), lazy_bolt_events),
 ]
 
 
