@@ -18,7 +18,7 @@
         "CLIENT_ID": env("SLACK_CLIENT_ID"),
         "CLIENT_SECRET": env("SLACK_CLIENT_SECRET"),
         "SCOPES": ["app_mentions:read", "chat:write"],
-        "TOKEN_ENCRYPTION_KEYS": [env("SLACK_TOKEN_KEY")],
+        "TOKEN_ENCRYPTION_KEYS": [env("SLACK_TOKEN_ENCRYPTION_KEYS")],
     }
 
 The app stores installations and OAuth states with the ORM stores, authorizes requests with
