@@ -67,11 +67,6 @@ def cache_alias() -> str:
     return str(conf.get_setting("AUTHORIZE_CACHE"))
 
 
-def invalidate(client_id: str, enterprise_id: str | None, team_id: str | None) -> None:
-    """Drop every cached authorization of the workspace (or org, ``team_id`` None)."""
-    get_cache().set(generation_key(client_id, enterprise_id, team_id), uuid.uuid4().hex, timeout=None)
-
-
 # A generation being replaced by a transaction not yet committed: nothing is cached under it.
 PENDING_PREFIX: Final = "pending:"
 # How long a pending generation lasts when the write that ends it fails: then the next lookup starts
@@ -178,14 +173,6 @@ def lookup(
     return cache_steps.run(
         lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only)), get_cache()
     )
-
-
-async def alookup(
-    client_id: str, enterprise_id: str | None, team_id: str | None, user_id: str | None, bot_only: bool
-) -> Lookup:
-    """:func:`lookup` through Django's async cache API."""
-    steps = lookup_steps(Key(client_id, enterprise_id, team_id, user_id, bot_only))
-    return await cache_steps.arun(steps, get_cache())
 
 
 def _valid_entry(entry: Any, generation: str) -> AuthorizeResult | None:
