@@ -5,15 +5,17 @@ Every check has a stable ID (``django_slack_bolt.E001`` ...) and a hint; the REA
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
 
+from . import conf
 from .conf import DEFAULTS, SETTING_NAME, unknown_keys
 from .exceptions import SlackBoltImproperlyConfigured
 from .http.app_loader import load_app
@@ -98,13 +100,7 @@ def _app_problems(dotted_path: object) -> list[CheckMessage]:
         app = load_app(dotted_path)
     except SlackBoltImproperlyConfigured as e:
         if e.__cause__ is not None:  # importing the module failed
-            return [
-                Error(
-                    str(e),
-                    hint="Check the module path and the attribute name, and that the module imports cleanly.",
-                    id="django_slack_bolt.E002",
-                )
-            ]
+            return [import_failure(str(dotted_path), e.__cause__, str(e))]
         return [
             Error(
                 str(e),
@@ -114,6 +110,93 @@ def _app_problems(dotted_path: object) -> list[CheckMessage]:
             )
         ]
     return _served_app_problems(app)
+
+
+def import_failure(dotted_path: str, cause: BaseException, message: str) -> Error:
+    """E002 for an app module that did not import, with a hint for the reason it did not."""
+    where = _raised_at(cause)
+    return Error(
+        f"{message}{f' (at {where})' if where else ''}",
+        hint=_import_hint(dotted_path, cause),
+        id="django_slack_bolt.E002",
+    )
+
+
+# Import names whose PyPI distribution (or our extra) differs from the name.
+_INSTALL_HINTS = {
+    "aiohttp": '"django-slack-bolt[async]" (an AsyncApp needs aiohttp)',
+    "psycopg": '"django-slack-bolt[postgres]"',
+    "django_redis": "django-redis",
+}
+
+
+def _import_hint(dotted_path: str, cause: BaseException) -> str:
+    module_path = dotted_path.rpartition(".")[0]
+    if isinstance(cause, ModuleNotFoundError) and cause.name:
+        top = cause.name.partition(".")[0]
+        if module_path == cause.name or module_path.startswith(f"{cause.name}."):
+            return (
+                f"There is no module {cause.name!r} on the path: check the dotted path in "
+                'SLACK_BOLT["APP"] (module path, then the attribute: "myproject.slack.app").'
+            )
+        install = _INSTALL_HINTS.get(top, top)
+        return f"{module_path} imports {cause.name!r}, which is not installed: pip install {install}"
+    if isinstance(cause, ImportError) and "look like a module path" in str(cause):
+        return 'Name the module, then the attribute: SLACK_BOLT["APP"] = "myproject.slack.app".'
+    if isinstance(cause, ImportError) and "does not define" in str(cause):
+        attribute = dotted_path.rpartition(".")[2]
+        return f"{module_path} imports, but has no {attribute!r}: name the module attribute holding the App."
+    if isinstance(cause, KeyError) and cause.args:
+        return (
+            f"{cause.args[0]!r} is missing, probably an environment variable read with os.environ[...]: "
+            "set it, or read it with os.environ.get() and a default for commands that do not serve Slack."
+        )
+    if _is_network_failure(cause):
+        return (
+            "App(token=...) calls Slack's auth.test when it is created, to verify the token, and Slack could "
+            "not be reached. Where Slack is out of reach (CI, a build step, offline), pass "
+            "token_verification_enabled=False to App(); in tests, the test kit answers auth.test "
+            "(docs/testing.md)."
+        )
+    if isinstance(cause, BoltError) and "auth.test" in str(cause):
+        return "Slack refused the app's token when App() verified it: check the token (SLACK_BOT_TOKEN)."
+    if isinstance(cause, BoltError):
+        return "Bolt refused the App's arguments: fix the App(...) call in " + module_path + "."
+    if isinstance(cause, SyntaxError):
+        return f"Fix the syntax error in {cause.filename}, line {cause.lineno}."
+    return f"Fix the error {module_path} raises while it is imported (run: python -c 'import {module_path}')."
+
+
+def _is_network_failure(error: BaseException) -> bool:
+    import socket
+    from urllib.error import URLError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:  # the error or what it came from
+        if isinstance(current, (URLError, socket.timeout, ConnectionError, socket.gaierror)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _raised_at(error: BaseException) -> str | None:
+    """Where in the project's own code ``error`` was raised: the innermost frame outside of the
+    installed packages and the standard library."""
+    import sysconfig
+    import traceback
+
+    library = tuple(
+        path for path in {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    )
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if not frame.filename.startswith(library) and not frame.filename.startswith("<"):
+            found = f"{frame.filename}:{frame.lineno}"
+    if isinstance(error, SyntaxError) and error.filename:
+        found = f"{error.filename}:{error.lineno}"
+    return found
 
 
 def _served_app_problems(app: App | AsyncApp) -> list[CheckMessage]:
@@ -152,22 +235,32 @@ def _oauth_path_problems(app: App | AsyncApp) -> list[CheckMessage]:
     oauth_flow = app.oauth_flow
     if oauth_flow is None:
         return []
+    if check_include_prefix():
+        return []  # django_slack_bolt.E011: fixing the prefix fixes the paths
+    # Apps of build_app() take their paths from SLACK_BOLT; others from their own OAuthSettings.
+    from_settings = bool(conf.get_settings().get("CLIENT_ID"))
     messages: list[CheckMessage] = []
-    for url_name, configured, option in (
-        ("install", oauth_flow.install_path, "install_path"),
-        ("oauth_redirect", oauth_flow.redirect_uri_path, "redirect_uri_path"),
+    for url_name, configured, option, key in (
+        ("install", oauth_flow.install_path, "install_path", "INSTALL_PATH"),
+        ("oauth_redirect", oauth_flow.redirect_uri_path, "redirect_uri_path", "REDIRECT_URI_PATH"),
     ):
         try:
             served = reverse(f"django_slack_bolt:{url_name}")
         except NoReverseMatch:
             continue  # django_slack_bolt.urls is not included: the project routes by itself
-        if served.rstrip("/") != configured.rstrip("/"):
+        served = served.rstrip("/")
+        if served != configured.rstrip("/"):
+            fix = (
+                f"SLACK_BOLT[{key!r}] = {served!r}"
+                if from_settings
+                else f"OAuthSettings({option}={served!r})"
+            )
             messages.append(
                 Warning(
                     f"django_slack_bolt.urls serves the OAuth {url_name} page at {served}, "
-                    f"but the app's OAuthSettings.{option} is {configured}.",
-                    hint=f"Set OAuthSettings({option}={served.rstrip('/')!r}) "
-                    "or change the include() prefix, so that Slack's redirects reach the page.",
+                    f"but the app's {option} is {configured}.",
+                    hint=f"Set {fix}, or change the include() prefix so that it serves {configured}: "
+                    "Slack's redirects go to the configured path.",
                     id="django_slack_bolt.W002",
                 )
             )
@@ -252,9 +345,6 @@ def _is_positive_int(value: object) -> bool:
 @register()
 def check_multi_workspace_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The values of the keys :func:`django_slack_bolt.oauth.app_factory.build_app` reads."""
-    from django.core.cache import caches
-    from django.core.cache.backends.base import InvalidCacheBackendError
-
     user_settings = getattr(settings, SETTING_NAME, None)
     if not isinstance(user_settings, Mapping):
         return []  # django_slack_bolt.E005
@@ -301,18 +391,61 @@ def check_multi_workspace_settings(app_configs: Any = None, **kwargs: Any) -> li
         )
         for what, key in problems
     ]
-    alias = user_settings.get("AUTHORIZE_CACHE", "default")
-    try:
-        caches[alias]
-    except (InvalidCacheBackendError, TypeError):
-        messages.append(
-            Error(
-                f'settings.{SETTING_NAME}["AUTHORIZE_CACHE"] = {alias!r} is not a cache in settings.CACHES.',
-                hint="Name one of settings.CACHES; in production, a cache every worker shares (Redis).",
-                id="django_slack_bolt.E009",
-            )
-        )
+    problem = cache_problem("AUTHORIZE_CACHE", user_settings.get("AUTHORIZE_CACHE", "default"))
+    if problem is not None:
+        messages.append(problem)
     return messages
+
+
+# The client library each of Django's cache backends imports when it first talks to its server, and
+# what to install for it.
+_CACHE_CLIENTS = {
+    "django.core.cache.backends.redis.RedisCache": ("redis", '"django-slack-bolt[redis]" (or redis)'),
+    "django.core.cache.backends.memcached.PyMemcacheCache": ("pymemcache", "pymemcache"),
+    "django.core.cache.backends.memcached.PyLibMCCache": ("pylibmc", "pylibmc"),
+}
+
+
+def cache_problem(key: str, alias: object) -> Error | None:
+    """E009 when ``SLACK_BOLT[key]`` names no cache of ``CACHES``; E010 when that cache cannot work
+    because its backend or the backend's client library does not import (every request using it would
+    fail)."""
+    import importlib.util
+
+    from django.core.cache import caches
+    from django.core.cache.backends.base import InvalidCacheBackendError
+
+    configured = getattr(settings, "CACHES", {})
+    if not isinstance(alias, str) or alias not in configured:
+        return Error(
+            f'settings.{SETTING_NAME}["{key}"] = {alias!r} is not a cache in settings.CACHES.',
+            hint="Name one of settings.CACHES; in production, a cache every worker shares (Redis).",
+            id="django_slack_bolt.E009",
+        )
+    backend = str(configured[alias].get("BACKEND", ""))
+    missing: str | None = None
+    install = ""
+    if backend in _CACHE_CLIENTS:
+        module, install = _CACHE_CLIENTS[backend]
+        missing = module if importlib.util.find_spec(module) is None else None
+    if missing is None:
+        try:
+            caches[alias]
+        except (ImportError, InvalidCacheBackendError) as error:
+            # InvalidCacheBackendError: the backend's own module did not import (its cause says why).
+            cause = error.__cause__ if isinstance(error.__cause__, ImportError) else error
+            missing = getattr(cause, "name", None) or str(cause)
+            install = _INSTALL_HINTS.get(missing.partition(".")[0], missing.partition(".")[0])
+        except Exception:  # a backend's own configuration problem: Django reports it
+            return None
+    if missing is None:
+        return None
+    return Error(
+        f'settings.CACHES[{alias!r}] ({backend}), used as SLACK_BOLT["{key}"], needs the {missing!r} '
+        "module, which is not installed: every request that uses the cache would fail.",
+        hint=f"pip install {install}",
+        id="django_slack_bolt.E010",
+    )
 
 
 @register()
@@ -324,18 +457,15 @@ def check_authorize_cache_is_shared(app_configs: Any = None, **kwargs: Any) -> l
     (until AUTHORIZE_CACHE_TIMEOUT), revoked tokens included.
     """
     from django.core.cache import caches
-    from django.core.cache.backends.base import InvalidCacheBackendError
     from django.core.cache.backends.locmem import LocMemCache
 
     user_settings = getattr(settings, SETTING_NAME, None)
     if not isinstance(user_settings, Mapping) or not user_settings.get("CLIENT_ID"):
         return []
     alias = user_settings.get("AUTHORIZE_CACHE", "default")
-    try:
-        cache = caches[alias]
-    except (InvalidCacheBackendError, TypeError):
-        return []  # django_slack_bolt.E009
-    if not isinstance(cache, LocMemCache):
+    if cache_problem("AUTHORIZE_CACHE", alias) is not None:
+        return []  # django_slack_bolt.E009 / E010
+    if not isinstance(caches[alias], LocMemCache):
         return []
     return [
         Warning(
@@ -362,22 +492,16 @@ def check_claims_cache_is_shared(app_configs: Any = None, **kwargs: Any) -> list
     """Replays are refused through claims in CLAIMS_CACHE; a cache other processes cannot see lets a
     replay through any other worker (a DummyCache, through every one)."""
     from django.core.cache import caches
-    from django.core.cache.backends.base import InvalidCacheBackendError
 
     user_settings = getattr(settings, SETTING_NAME, None)
     if not isinstance(user_settings, Mapping) or not user_settings.get("REFUSE_REPLAYS", True):
         return []
     alias = user_settings.get("CLAIMS_CACHE", "default")
-    try:
-        cache = caches[alias]
-    except (InvalidCacheBackendError, TypeError):
-        return [
-            Error(
-                f'settings.{SETTING_NAME}["CLAIMS_CACHE"] = {alias!r} is not a cache in settings.CACHES.',
-                hint="Name a cache alias of CACHES (a cache every worker shares, e.g. Redis).",
-                id="django_slack_bolt.E009",
-            )
-        ]
+    problem = cache_problem("CLAIMS_CACHE", alias)
+    if problem is not None:
+        # A cache AUTHORIZE_CACHE names too has had its problem reported already.
+        return [] if alias == user_settings.get("AUTHORIZE_CACHE", "default") else [problem]
+    cache = caches[alias]
     backend = f"{type(cache).__module__}.{type(cache).__qualname__}"
     if backend not in _UNSHARED_CACHES:
         return []
@@ -391,3 +515,76 @@ def check_claims_cache_is_shared(app_configs: Any = None, **kwargs: Any) -> list
             id="django_slack_bolt.W005",
         )
     ]
+
+
+def _include_prefixes(patterns: Any, prefix: str = "") -> list[str]:
+    """The URL prefixes at which the project's URLconf includes ``django_slack_bolt.urls``."""
+    from django.urls import URLResolver
+
+    found: list[str] = []
+    for pattern in patterns:
+        if not isinstance(pattern, URLResolver):
+            continue
+        here = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+        if pattern.app_name == "django_slack_bolt":
+            found.append(here)
+        else:
+            found += _include_prefixes(pattern.url_patterns, here)
+    return found
+
+
+@register(Tags.urls)
+def check_include_prefix(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``path("slack", include("django_slack_bolt.urls"))``: without its slash, the prefix runs into
+    the patterns' own names, and the app is served at ``/slackevents``."""
+    from django.urls import get_resolver
+
+    try:
+        prefixes = _include_prefixes(get_resolver().url_patterns)
+    except Exception:  # a URLconf that does not load: Django's own checks report it
+        return []
+    return [
+        Error(
+            f"django_slack_bolt.urls is included at {prefix!r}, with no trailing slash: its URLs run into "
+            f"the prefix (/{prefix}events instead of /{prefix}/events).",
+            hint=f'End the prefix with a slash: path("{prefix}/", include("django_slack_bolt.urls")).',
+            id="django_slack_bolt.E011",
+        )
+        for prefix in prefixes
+        if prefix and not prefix.endswith("/")
+    ]
+
+
+@register(Tags.database)
+def check_migrations_applied(
+    app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """django_slack_bolt's migrations not applied to a database its models migrate to: every request that
+    reads an installation or a state would fail (it answers 503). Tagged ``database``: ``check
+    --database default`` and ``migrate`` run it."""
+    from django.db import DatabaseError, connections, router
+    from django.db.migrations.loader import MigrationLoader
+
+    messages: list[CheckMessage] = []
+    for alias in databases or ():
+        if not router.allow_migrate(alias, "django_slack_bolt"):
+            continue
+        try:
+            loader = MigrationLoader(connections[alias], ignore_no_migrations=True)
+        except DatabaseError:
+            continue  # the database does not answer: Django's own checks and commands say so
+        missing = sorted(
+            name
+            for app_label, name in loader.graph.nodes
+            if app_label == "django_slack_bolt" and (app_label, name) not in loader.applied_migrations
+        )
+        if missing:
+            messages.append(
+                Warning(
+                    f"The {alias!r} database lacks django_slack_bolt's migration(s) {', '.join(missing)}: "
+                    "requests that read installations or OAuth states answer 503 until they are applied.",
+                    hint=f"Run: python manage.py migrate django_slack_bolt --database {alias}",
+                    id="django_slack_bolt.W006",
+                )
+            )
+    return messages

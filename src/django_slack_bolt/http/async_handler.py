@@ -31,6 +31,7 @@ from slack_bolt.listener.async_listener_start_handler import (
     AsyncListenerStartHandler,
 )
 from slack_bolt.listener.asyncio_runner import AsyncioListenerRunner
+from slack_bolt.middleware.async_middleware_error_handler import AsyncMiddlewareErrorHandler
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -50,6 +51,7 @@ from .core import (
 )
 from .lazy_pool import LazyListenerTasks
 from .replay import ReplayGuard
+from .unavailable import answer_unavailable
 
 __all__ = [
     "AsyncDjangoLazyListenerRunner",
@@ -144,12 +146,28 @@ class PreverifiedAsyncRequestVerification(AsyncRequestVerification):
         return await super().async_process(req=req, resp=resp, next=next)
 
 
+class AsyncUnavailableMiddlewareErrorHandler(AsyncMiddlewareErrorHandler):
+    """Answers set-up failures in Bolt's middleware with a 503 and one log line
+    (:mod:`~django_slack_bolt.http.unavailable`); any other error goes to the app's own handler."""
+
+    def __init__(self, wrapped: AsyncMiddlewareErrorHandler) -> None:
+        self.wrapped = wrapped
+
+    async def handle(
+        self, error: Exception, request: AsyncBoltRequest, response: BoltResponse | None
+    ) -> None:
+        if response is None or not answer_unavailable(error, response):
+            await self.wrapped.handle(error=error, request=request, response=response)
+
+
 _SETUP = AppSetup(
     bolts_runner=AsyncioListenerRunner,
     fast_ack_runner=FastAckAsyncioListenerRunner,
     runner_attribute="_async_listener_runner",
     verification=AsyncRequestVerification,
     preverified=PreverifiedAsyncRequestVerification,
+    error_handler_attribute="_async_middleware_error_handler",
+    unavailable_handler=AsyncUnavailableMiddlewareErrorHandler,
 )
 
 

@@ -28,6 +28,7 @@ from slack_bolt.response import BoltResponse
 from .. import conf
 from .bolt_app import replace_middleware
 from .guard import Rejection, RequestGuard, parse_request
+from .unavailable import ALREADY_LOGGED
 
 if TYPE_CHECKING:
     # Only for annotations: importing Bolt's async side needs aiohttp, which sync projects may not have.
@@ -217,6 +218,8 @@ def to_django_response(bolt_resp: BoltResponse) -> HttpResponse:
                 httponly=bool(morsel.get("httponly")),
                 samesite=morsel.get("samesite") or None,
             )
+    if getattr(bolt_resp, ALREADY_LOGGED, False):
+        resp._has_been_logged = True  # type: ignore[attr-defined]  # see http.unavailable
     return resp
 
 
@@ -238,6 +241,10 @@ def _rejected(req: HttpRequest, rejection: Rejection) -> HttpResponse:
 class _FastAckRunner(Protocol):
     @classmethod
     def from_runner(cls, runner: Any) -> Any: ...
+
+
+class _Wrapping(Protocol):
+    def __init__(self, wrapped: Any) -> None: ...
 
 
 class _Preverified(Protocol):
@@ -262,10 +269,15 @@ class AppSetup:
     # Bolt's signature-verifying middleware, and ours that trusts the guard's check.
     verification: type
     preverified: type[_Preverified]
+    # Where the app keeps its middleware error handler, and ours that answers set-up failures with 503
+    # (http.unavailable) and passes every other error on to the one it wraps.
+    error_handler_attribute: str
+    unavailable_handler: type[_Wrapping]
 
     def prepare(self, app: App | AsyncApp, *, fast_ack: bool | None) -> tuple[Any, RequestGuard]:
         """Check ``app``'s runner, then set the app up: its guard, Bolt's second signature check
-        replaced, the fast-ack runner (when ``fast_ack``, else ``SLACK_BOLT["FAST_ACK"]``).
+        replaced, set-up failures answered with 503, the fast-ack runner (when ``fast_ack``, else
+        ``SLACK_BOLT["FAST_ACK"]``).
 
         The runner that will serve the app, and the guard for its requests.
         """
@@ -278,6 +290,9 @@ class AppSetup:
         guard = RequestGuard.for_app(app, max_body_size=conf.max_body_size())
         # The guard checks every signature before Bolt sees the request; Bolt need not do it again.
         replace_middleware(app, self.verification, self.preverified.replacing)
+        current = getattr(app, self.error_handler_attribute)
+        if not isinstance(current, self.unavailable_handler):
+            setattr(app, self.error_handler_attribute, self.unavailable_handler(current))
         return self._with_fast_ack_runner(app, runner, enabled=use_fast_ack(fast_ack)), guard
 
     def _with_fast_ack_runner(self, app: App | AsyncApp, runner: Any, *, enabled: bool) -> Any:

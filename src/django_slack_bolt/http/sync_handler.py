@@ -28,6 +28,7 @@ from slack_bolt.listener.listener_completion_handler import (
 )
 from slack_bolt.listener.listener_start_handler import DefaultListenerStartHandler, ListenerStartHandler
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
+from slack_bolt.middleware.middleware_error_handler import MiddlewareErrorHandler
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
@@ -49,6 +50,7 @@ from .core import (
 from .lazy_pool import LazyListenerThreads
 from .replay import ReplayGuard
 from .thread_runner import FastAckThreadListenerRunner
+from .unavailable import answer_unavailable
 
 __all__ = [
     "DjangoListenerCompletionHandler",
@@ -122,6 +124,19 @@ class PreverifiedRequestVerification(RequestVerification):
         return super().process(req=req, resp=resp, next=next)
 
 
+class UnavailableMiddlewareErrorHandler(MiddlewareErrorHandler):
+    """Answers set-up failures in Bolt's middleware (authorize on an unmigrated database...) with a
+    503 and one log line (:mod:`~django_slack_bolt.http.unavailable`); any other error goes to the
+    app's own handler, as before."""
+
+    def __init__(self, wrapped: MiddlewareErrorHandler) -> None:
+        self.wrapped = wrapped
+
+    def handle(self, error: Exception, request: BoltRequest, response: BoltResponse | None) -> None:
+        if response is None or not answer_unavailable(error, response):
+            self.wrapped.handle(error=error, request=request, response=response)
+
+
 def _custom_handler_message(kind: str, ours: str) -> str:
     return (
         f"As app.listener_runner.listener_{kind}_handler is already your own, "
@@ -137,6 +152,8 @@ _SETUP = AppSetup(
     runner_attribute="_listener_runner",
     verification=RequestVerification,
     preverified=PreverifiedRequestVerification,
+    error_handler_attribute="_middleware_error_handler",
+    unavailable_handler=UnavailableMiddlewareErrorHandler,
 )
 
 

@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from asgiref.sync import markcoroutinefunction
 from django.contrib.auth import decorators as auth_decorators
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from slack_bolt.error import BoltError
 
 from .app_loader import get_configured_async_handler, get_configured_handler
 from .sync_handler import SlackRequestHandler
+from .unavailable import unavailable
 
 if TYPE_CHECKING:
     from .async_handler import AsyncSlackRequestHandler
@@ -58,6 +62,18 @@ def _exempt(view: Callable[..., Any], *, is_async: bool) -> Callable[..., Any]:
     return exempted
 
 
+# What loading the app, setting its handler up or the OAuth pages' stores can raise when the project
+# is not set up; http.unavailable tells which of them are (a 503), the rest propagate as before.
+_SET_UP_ERRORS = (ImproperlyConfigured, BoltError, DatabaseError)
+
+
+def _answer_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    problem = unavailable(error)
+    if problem is None:
+        raise error
+    return problem.django_response(f"{request.method} {request.path}")
+
+
 class SlackView(View):
     """Base view: serves ``handler`` (``as_view(handler=...)``), else the app of ``SLACK_BOLT["APP"]``."""
 
@@ -70,6 +86,12 @@ class SlackView(View):
 
     def get_handler(self) -> SlackRequestHandler:
         return self.handler if self.handler is not None else get_configured_handler()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except _SET_UP_ERRORS as error:
+            return _answer_unavailable(request, error)
 
 
 class SlackEventsView(SlackView):
@@ -115,6 +137,15 @@ class AsyncSlackView(View):
 
     def get_handler(self) -> AsyncSlackRequestHandler:
         return self.handler if self.handler is not None else get_configured_async_handler()
+
+    async def dispatch(  # type: ignore[override]  # an async view's dispatch returns a coroutine
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        try:
+            response: HttpResponseBase = await super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        except _SET_UP_ERRORS as error:
+            return _answer_unavailable(request, error)
+        return response
 
 
 class AsyncSlackEventsView(AsyncSlackView):
